@@ -1,0 +1,40 @@
+//! `def validate`: report every problem in a config, exit 0 if it is valid.
+
+use super::{load, EXIT_CONFIG};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Config files or directories (every .yaml/.yml below them, sorted).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Treat warnings as errors (exit 2).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+pub fn validate(args: ValidateArgs) -> ExitCode {
+    let set = load(&args.paths);
+    let diags = set.validate();
+    if !diags.is_empty() {
+        eprint!("{}", diags.render());
+    }
+    let errors = diags.errors().count();
+    let warnings = diags.warnings().count();
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    let summary = format!(
+        "{} datasources, {} sinks, {} simulations: {errors} errors, {warnings} warnings",
+        set.datasources.len(),
+        set.sinks.len(),
+        set.simulations.len()
+    );
+    if failed {
+        eprintln!("invalid: {summary}");
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        eprintln!("valid: {summary}");
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,168 @@
+//! Checks that span documents: names, transitions and references.
+//!
+//! Single-document checks (types, ranges, distribution sums) happen while reading, in
+//! [`super::extract`]. What is left needs every document at once.
+
+use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
+use super::spec::{Document, END, START};
+use super::ConfigSet;
+use std::collections::{BTreeSet, HashMap};
+
+pub(super) fn check(set: &ConfigSet) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    duplicate_names(&mut diags, "datasource", &set.datasources);
+    duplicate_names(&mut diags, "sink", &set.sinks);
+    duplicate_names(&mut diags, "simulation", &set.simulations);
+
+    // Node names (`spec.name`) are what transitions refer to; they must be unique too.
+    let mut nodes: HashMap<&str, usize> = HashMap::new();
+    for (i, ds) in set.datasources.iter().enumerate() {
+        let name = ds.spec.name.value.as_str();
+        if let Some(&first) = nodes.get(name) {
+            let first_place = &set.datasources[first].spec.name.place;
+            diags.push(
+                Diagnostic::error(format!("two datasources have the node name `{name}`"))
+                    .at(&ds.spec.name.place)
+                    .help(format!(
+                        "the first is at {}:{}; give each datasource its own `spec.name`",
+                        first_place.file().display(),
+                        first_place.loc.line
+                    )),
+            );
+        } else {
+            nodes.insert(name, i);
+        }
+        if name == END {
+            diags.push(
+                Diagnostic::error("`<end>` is built in and cannot be defined")
+                    .at(&ds.spec.name.place)
+                    .help("remove this datasource; use `transition: <end>` to finish cases"),
+            );
+        }
+    }
+    let node_names: Vec<&str> = set
+        .datasources
+        .iter()
+        .map(|d| d.spec.name.value.as_str())
+        .filter(|n| *n != START)
+        .collect();
+
+    if set.datasources.is_empty() && set.diagnostics.errors().next().is_none() {
+        diags.push(
+            Diagnostic::error("no datasource was loaded")
+                .help("load the files with `kind: datasource`, e.g. a directory of them"),
+        );
+    } else if !set.datasources.is_empty() && !nodes.contains_key(START) {
+        diags.push(Diagnostic::error("there is no `<start>` datasource").help(
+            "add a datasource named `<start>` whose eventData `transition` names the first datasource",
+        ));
+    }
+
+    for ds in &set.datasources {
+        let is_start = ds.spec.name.value == START;
+        for edge in &ds.spec.event_data {
+            let target = edge.transition.value.as_str();
+            if target == END {
+                if is_start {
+                    diags.push(
+                        Diagnostic::error(
+                            "`<start>` transitions straight to `<end>`: such cases emit no event",
+                        )
+                        .at(&edge.transition.place)
+                        .help("let `<start>` transition to the first real datasource"),
+                    );
+                }
+                continue;
+            }
+            if target == START {
+                diags.push(
+                    Diagnostic::error("a transition cannot lead back to `<start>`")
+                        .at(&edge.transition.place)
+                        .help("`<start>` only opens new cases; transition to a real datasource or `<end>`"),
+                );
+                continue;
+            }
+            if !nodes.contains_key(target) {
+                let help = match did_you_mean(target, node_names.iter().copied().chain([END])) {
+                    Some(name) => format!("did you mean `{name}`?"),
+                    None => format!(
+                        "transition to one of the loaded datasources or `<end>`; loaded: {}",
+                        node_names.join(", ")
+                    ),
+                };
+                diags.push(
+                    Diagnostic::error(format!("transition to unknown datasource `{target}`"))
+                        .at(&edge.transition.place)
+                        .help(help),
+                );
+            }
+        }
+    }
+
+    // Sinks: references to unknown datasources, and datasources no sink takes. The original's
+    // own console-sink.yaml lists datasources `A`..`E` that its assembly line does not have, so an
+    // unknown reference is a warning (an error with --deny-warnings), not an error.
+    let doc_names: BTreeSet<&str> = set
+        .datasources
+        .iter()
+        .map(|d| d.name.value.as_str())
+        .collect();
+    let mut referenced: BTreeSet<&str> = BTreeSet::new();
+    for sink in &set.sinks {
+        for r in &sink.spec.data_source_refs {
+            let name = r.value.as_str();
+            if nodes.contains_key(name) || doc_names.contains(name) {
+                referenced.insert(name);
+                continue;
+            }
+            let help = match did_you_mean(name, node_names.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => "remove it, or load the datasource it names".to_string(),
+            };
+            diags.push(
+                Diagnostic::warning(format!(
+                    "sink `{}` refers to unknown datasource `{name}`",
+                    sink.name.value
+                ))
+                .at(&r.place)
+                .help(help),
+            );
+        }
+    }
+    for ds in &set.datasources {
+        let node = ds.spec.name.value.as_str();
+        if node == START || referenced.contains(node) || referenced.contains(ds.name.value.as_str())
+        {
+            continue;
+        }
+        diags.push(
+            Diagnostic::warning(format!("no sink takes the events of datasource `{node}`"))
+                .at(&ds.name.place)
+                .help(format!(
+                    "add `{node}` to a sink's dataSourceRefs, or its events are dropped"
+                )),
+        );
+    }
+    diags
+}
+
+fn duplicate_names<S>(diags: &mut Diagnostics, kind: &str, docs: &[Document<S>]) {
+    let mut seen: HashMap<&str, &Document<S>> = HashMap::new();
+    for doc in docs {
+        let name = doc.name.value.as_str();
+        match seen.get(name) {
+            Some(first) => diags.push(
+                Diagnostic::error(format!("duplicate {kind} name `{name}`"))
+                    .at(&doc.name.place)
+                    .help(format!(
+                        "the first is at {}:{}; names must be unique per kind",
+                        first.name.place.file().display(),
+                        first.name.place.loc.line
+                    )),
+            ),
+            None => {
+                seen.insert(name, doc);
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Simulations: running the engine into the sinks.
+//!
+//! [`Run::prepare`] validates the config, compiles the chain, builds the sinks and fixes the
+//! seed and start time; [`Run::execute`] dispatches on the simulation type. Each type lives in
+//! its own module: `count_based` (as fast as possible) and, as they land, real-time streams
+//! and load tests.
+
+mod count_based;
+
+use crate::config::{
+    ConfigSet, Diagnostic, Diagnostics, SimulationKind, SimulationSpec, TimestampFormat,
+};
+use crate::engine::{clock, Engine};
+use crate::model::Chain;
+use crate::sink::{MemoryHandle, NamedSink, SinkError, SinkOptions, SinkReport, SinkSet};
+use rand::RngExt;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where a seeded run's clock starts when no start time is given, so that a seed alone
+/// reproduces a run byte for byte.
+pub const SEEDED_START: &str = "2025-01-01T00:00:00Z";
+
+/// Settings from the command line or a library caller; each overrides the spec.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    /// Overrides a countBased simulation's `steps`.
+    pub steps: Option<u64>,
+    /// Stops any simulation after this many events.
+    pub max_events: Option<u64>,
+    /// Stops a stream after this many seconds.
+    pub duration_secs: Option<f64>,
+    pub start_time: Option<jiff::Timestamp>,
+    pub timestamp_format: Option<TimestampFormat>,
+    /// Which simulation to run when several are loaded.
+    pub simulation: Option<String>,
+    /// Show progress and live status on stderr.
+    pub progress: bool,
+    /// Set from outside (SIGINT/SIGTERM) to stop generation gracefully.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    pub simulation: String,
+    pub simulation_type: &'static str,
+    pub seed: u64,
+    /// Whether the seed was chosen at random (so the summary should print it).
+    pub seed_was_random: bool,
+    pub start_ms: i64,
+    /// Events generated (each goes to zero or more sinks).
+    pub events: u64,
+    pub elapsed: Duration,
+    pub sinks: Vec<SinkReport>,
+    /// Collected events of memory sinks, by sink name.
+    pub memory: BTreeMap<String, MemoryHandle>,
+    /// Stopped by a signal or a closed output before its natural end.
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Events that sinks took but did not deliver.
+    pub fn undelivered(&self) -> u64 {
+        self.sinks.iter().map(|s| s.delivery.failed).sum()
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the configuration has errors")]
+    Config(Diagnostics),
+    #[error("{0}")]
+    Sink(#[from] SinkError),
+    #[error("{undelivered} events were not delivered")]
+    Undelivered {
+        undelivered: u64,
+        report: Box<RunReport>,
+    },
+}
+
+impl From<Diagnostic> for RunError {
+    fn from(d: Diagnostic) -> RunError {
+        RunError::Config(Diagnostics { items: vec![d] })
+    }
+}
+
+/// A run ready to go: compiled chain, built sinks, fixed seed and start.
+pub struct Run {
+    pub chain: Chain,
+    pub sinks: SinkSet,
+    pub spec: SimulationSpec,
+    pub simulation: String,
+    pub seed: u64,
+    pub seed_was_random: bool,
+    pub start_ms: i64,
+    pub options: RunOptions,
+}
+
+impl Run {
+    /// Validates and compiles. Errors in the config come back all at once.
+    pub fn prepare(
+        set: &ConfigSet,
+        options: RunOptions,
+        extra_sinks: Vec<NamedSink>,
+    ) -> Result<Run, RunError> {
+        let diags = set.validate();
+        if diags.has_errors() {
+            return Err(RunError::Config(diags));
+        }
+        let sim = set.simulation(options.simulation.as_deref())?;
+        let mut spec = sim.spec.clone();
+        if let Some(format) = options.timestamp_format {
+            spec.timestamp_format = format;
+        }
+        let chain = Chain::compile(set)?;
+        let sinks = SinkSet::build(
+            set,
+            &chain,
+            SinkOptions {
+                timestamp_format: spec.timestamp_format,
+            },
+            extra_sinks,
+        )?;
+        let (seed, seed_was_random) = match options.seed {
+            Some(seed) => (seed, false),
+            None => (rand::rng().random::<u64>(), true),
+        };
+        let start_ms = match (options.start_time, spec.start_time) {
+            (Some(t), _) | (None, Some(t)) => clock::millis(t),
+            (None, None) if !seed_was_random => {
+                clock::millis(SEEDED_START.parse().expect("a valid constant"))
+            }
+            (None, None) => clock::now_ms(),
+        };
+        Ok(Run {
+            chain,
+            sinks,
+            simulation: sim.name.value.clone(),
+            spec,
+            seed,
+            seed_was_random,
+            start_ms,
+            options,
+        })
+    }
+
+    /// Runs the simulation to its end (or until stopped) and finishes every sink.
+    pub fn execute(mut self) -> Result<RunReport, RunError> {
+        let started = std::time::Instant::now();
+        let mut engine = Engine::new(
+            &self.chain,
+            self.seed,
+            self.start_ms,
+            self.spec.max_concurrent_cases as usize,
+        );
+        let max_events = self.options.max_events.or(self.spec.max_events);
+        let outcome = match &self.spec.kind.value {
+            SimulationKind::CountBased { steps } => {
+                let steps = self.options.steps.unwrap_or(*steps);
+                let limit = max_events.map_or(steps, |m| m.min(steps));
+                count_based::run(&mut engine, &mut self.sinks, limit, &self.options)
+            }
+            other => {
+                return Err(Diagnostic::error(format!(
+                    "simulation type `{}` cannot run in this build of def yet",
+                    other.type_name()
+                ))
+                .at(&self.spec.kind.place)
+                .help("use `type: countBased` for now")
+                .into())
+            }
+        };
+        let (events, interrupted, run_error) = match outcome {
+            Ok(o) => (o.events, o.interrupted, None),
+            Err(Stopped { events, error }) => match error {
+                SinkError::Closed { .. } => (events, true, None),
+                e => (events, true, Some(e)),
+            },
+        };
+        let (sinks, errors) = self.sinks.finish();
+        let report = RunReport {
+            simulation: self.simulation,
+            simulation_type: self.spec.kind.value.type_name(),
+            seed: self.seed,
+            seed_was_random: self.seed_was_random,
+            start_ms: self.start_ms,
+            events,
+            elapsed: started.elapsed(),
+            memory: self.sinks.memory_handles(),
+            sinks,
+            interrupted,
+        };
+        if let Some(e) = run_error.or(errors
+            .into_iter()
+            .find(|e| !matches!(e, SinkError::Closed { .. })))
+        {
+            return Err(RunError::Sink(e));
+        }
+        if report.undelivered() > 0 {
+            return Err(RunError::Undelivered {
+                undelivered: report.undelivered(),
+                report: Box::new(report),
+            });
+        }
+        Ok(report)
+    }
+}
+
+/// How a simulation loop ended.
+pub(crate) struct Outcome {
+    pub events: u64,
+    pub interrupted: bool,
+}
+
+/// A simulation loop stopped by a sink error after `events` events.
+pub(crate) struct Stopped {
+    pub events: u64,
+    pub error: SinkError,
+}

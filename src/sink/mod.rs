@@ -1,0 +1,266 @@
+//! Sinks: where events go. One trait, one file per sink type, one router.
+//!
+//! A [`Sink`] takes events one at a time and reports at the end what it delivered.
+//! [`SinkSet`] builds the configured sinks and routes each event to every sink whose
+//! `dataSourceRefs` lists its datasource, through a per-node table of sink indices computed
+//! once, so routing an event is an index and a short loop.
+
+mod blackhole;
+mod console;
+pub mod encode;
+mod file;
+mod memory;
+
+pub use blackhole::BlackholeSink;
+pub use console::ConsoleSink;
+pub use encode::EventEncoder;
+pub use file::FileSink;
+pub use memory::{EventRecord, MemoryHandle, MemorySink};
+
+use crate::config::{ConfigSet, Diagnostic, SinkKind, TimestampFormat};
+use crate::engine::Event;
+use crate::model::Chain;
+use std::collections::BTreeMap;
+
+/// Why a sink could not take or deliver events.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("sink `{sink}`: {message}")]
+    Failed { sink: String, message: String },
+    #[error("sink `{sink}`: {context}: {source}")]
+    Io {
+        sink: String,
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The reader went away (a closed pipe): stop quietly.
+    #[error("sink `{sink}`: output closed")]
+    Closed { sink: String },
+}
+
+/// What a sink delivered, reported when it finishes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delivery {
+    /// Events confirmed delivered (written, synced, or acknowledged).
+    pub delivered: u64,
+    /// Events that could not be delivered.
+    pub failed: u64,
+    /// Per-destination counts (Kafka topics), if the sink has several destinations.
+    pub destinations: BTreeMap<String, u64>,
+}
+
+impl Delivery {
+    pub fn all(delivered: u64) -> Delivery {
+        Delivery {
+            delivered,
+            ..Delivery::default()
+        }
+    }
+}
+
+/// A destination for events.
+pub trait Sink: Send {
+    /// Takes one event. Called on the hot path: no per-event allocation, please.
+    fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError>;
+
+    /// Pushes buffered events out. Streams call this after each batch.
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Flushes everything, closes, and says what was delivered.
+    fn finish(&mut self) -> Result<Delivery, SinkError>;
+}
+
+/// A sink with its name and its routing.
+pub struct NamedSink {
+    pub name: String,
+    pub type_name: String,
+    pub sink: Box<dyn Sink>,
+    /// Node names whose events this sink takes.
+    pub refs: Vec<String>,
+}
+
+/// Settings shared by every sink of a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SinkOptions {
+    pub timestamp_format: TimestampFormat,
+}
+
+/// What one sink did in a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SinkReport {
+    pub name: String,
+    pub type_name: String,
+    /// Events handed to the sink.
+    pub events: u64,
+    pub delivery: Delivery,
+}
+
+/// The sinks of a run and the routing table from datasources to sinks.
+pub struct SinkSet {
+    sinks: Vec<NamedSink>,
+    /// `routes[route_start[n]..route_start[n + 1]]` are the sinks of node `n`.
+    routes: Vec<u16>,
+    route_start: Vec<u32>,
+    counts: Vec<u64>,
+    memory: BTreeMap<String, MemoryHandle>,
+}
+
+impl SinkSet {
+    /// Builds the sinks a config declares (plus `extra` ones from a library caller) and routes
+    /// them over `chain`'s nodes. Sink types this build cannot run are refused here.
+    pub fn build(
+        set: &ConfigSet,
+        chain: &Chain,
+        options: SinkOptions,
+        extra: Vec<NamedSink>,
+    ) -> Result<SinkSet, Diagnostic> {
+        let mut sinks = Vec::new();
+        let mut memory = BTreeMap::new();
+        for doc in &set.sinks {
+            let spec = &doc.spec;
+            let name = doc.name.value.clone();
+            let sink: Box<dyn Sink> = match &spec.kind.value {
+                SinkKind::Console { format } => Box::new(ConsoleSink::new(
+                    &name,
+                    spec.id.as_deref().unwrap_or("Sensor"),
+                    *format,
+                    options.timestamp_format,
+                )),
+                SinkKind::File { path, .. } => Box::new(
+                    FileSink::create(&name, path, options.timestamp_format).map_err(|e| {
+                        Diagnostic::error(format!("cannot create {}: {e}", path.display()))
+                            .at(&spec.kind.place)
+                            .help("check that the folder exists and is writable")
+                    })?,
+                ),
+                SinkKind::Blackhole => Box::new(BlackholeSink::default()),
+                SinkKind::Memory => {
+                    let (sink, handle) = MemorySink::new(options.timestamp_format);
+                    memory.insert(name.clone(), handle);
+                    Box::new(sink)
+                }
+                other => {
+                    return Err(Diagnostic::error(format!(
+                        "sink `{name}` has type `{}`, which this build of def cannot run yet",
+                        other.type_name()
+                    ))
+                    .at(&spec.kind.place)
+                    .help("use a console, file, blackhole or memory sink for now"))
+                }
+            };
+            sinks.push(NamedSink {
+                name,
+                type_name: spec.kind.value.type_name().to_string(),
+                sink,
+                refs: spec
+                    .data_source_refs
+                    .iter()
+                    .map(|r| r.value.clone())
+                    .collect(),
+            });
+        }
+        sinks.extend(extra);
+        SinkSet::route(sinks, chain, memory)
+    }
+
+    /// Routes the given sinks over the chain's nodes.
+    pub fn route(
+        sinks: Vec<NamedSink>,
+        chain: &Chain,
+        memory: BTreeMap<String, MemoryHandle>,
+    ) -> Result<SinkSet, Diagnostic> {
+        if sinks.len() > u16::MAX as usize {
+            return Err(Diagnostic::error("more than 65535 sinks").help("use fewer sinks"));
+        }
+        let mut routes = Vec::new();
+        let mut route_start = Vec::with_capacity(chain.nodes.len() + 1);
+        for node in &chain.nodes {
+            route_start.push(routes.len() as u32);
+            for (i, sink) in sinks.iter().enumerate() {
+                let takes = sink
+                    .refs
+                    .iter()
+                    .any(|r| r == node.name.as_str() || *r == node.doc_name);
+                if takes {
+                    routes.push(i as u16);
+                }
+            }
+        }
+        route_start.push(routes.len() as u32);
+        Ok(SinkSet {
+            counts: vec![0; sinks.len()],
+            sinks,
+            routes,
+            route_start,
+            memory,
+        })
+    }
+
+    /// Hands an event to every sink of its datasource.
+    #[inline]
+    pub fn dispatch(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        let n = event.node.index as usize;
+        let (from, to) = (
+            self.route_start[n] as usize,
+            self.route_start[n + 1] as usize,
+        );
+        for &i in &self.routes[from..to] {
+            let i = i as usize;
+            self.sinks[i].sink.write(event)?;
+            self.counts[i] += 1;
+        }
+        Ok(())
+    }
+
+    /// True if some sink takes events of node `index`.
+    pub fn routes_node(&self, index: u32) -> bool {
+        let n = index as usize;
+        self.route_start[n] < self.route_start[n + 1]
+    }
+
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.sink.flush())
+    }
+
+    /// Events handed to each sink so far.
+    pub fn counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.sinks
+            .iter()
+            .zip(&self.counts)
+            .map(|(s, c)| (s.name.as_str(), *c))
+    }
+
+    /// Finishes every sink (even after one fails) and reports.
+    pub fn finish(&mut self) -> (Vec<SinkReport>, Vec<SinkError>) {
+        let mut reports = Vec::new();
+        let mut errors = Vec::new();
+        for (sink, &events) in self.sinks.iter_mut().zip(&self.counts) {
+            let delivery = match sink.sink.finish() {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(e);
+                    Delivery {
+                        delivered: 0,
+                        failed: events,
+                        ..Delivery::default()
+                    }
+                }
+            };
+            reports.push(SinkReport {
+                name: sink.name.clone(),
+                type_name: sink.type_name.clone(),
+                events,
+                delivery,
+            });
+        }
+        (reports, errors)
+    }
+
+    /// Handles of the memory sinks, by sink name.
+    pub fn memory_handles(&self) -> BTreeMap<String, MemoryHandle> {
+        self.memory.clone()
+    }
+}
