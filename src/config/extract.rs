@@ -118,6 +118,10 @@ impl Reader<'_> {
     }
 
     fn missing(&mut self, obj: &Obj, key: &str, what: &str, example: &str) {
+        // A misspelt key was already reported with "did you mean `key`?"; once is enough.
+        if obj.entries.iter().any(|(k, _)| did_you_mean(&k.name, [key]).is_some()) {
+            return;
+        }
         self.error(
             &obj.path,
             obj.loc,
@@ -341,8 +345,36 @@ impl Reader<'_> {
     }
 }
 
-/// Reads one document. `None` when it is too broken to say what it is.
-pub(crate) fn document(reader: &mut Reader, node: &Node) -> Option<AnyDocument> {
+/// Reads one document. `None` when it is too broken to use; then, if it was a datasource,
+/// its names go into `broken` so that references to it are not reported again as unknown.
+pub(crate) fn document(reader: &mut Reader, node: &Node, broken: &mut Vec<String>) -> Option<AnyDocument> {
+    let doc = read_document(reader, node);
+    if doc.is_none() {
+        if let Value::Map(entries) = &node.value {
+            // Anything not clearly a sink or simulation may be a (mistyped) datasource.
+            let is_datasource = !entries.iter().any(|(k, v)| {
+                k.name == "kind" && matches!(&v.value, Value::Str(s) if s == "sink" || s == "simulation")
+            });
+            let named = |entries: &[(Key, Node)]| {
+                entries.iter().find(|(k, _)| k.name == "name").and_then(|(_, v)| match &v.value {
+                    Value::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+            };
+            if is_datasource {
+                broken.extend(named(entries));
+                if let Some((_, spec)) = entries.iter().find(|(k, _)| k.name == "spec") {
+                    if let Value::Map(spec) = &spec.value {
+                        broken.extend(named(spec));
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+fn read_document(reader: &mut Reader, node: &Node) -> Option<AnyDocument> {
     let obj = reader.obj(node, "", "a document")?;
     reader.deny_unknown(&obj, &["kind", "name", "spec"], "a document");
     let place = reader.place("", node.loc);

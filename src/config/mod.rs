@@ -31,6 +31,9 @@ pub struct ConfigSet {
     pub simulations: Vec<Document<SimulationSpec>>,
     /// Problems found while reading (syntax, shape, single-document checks).
     pub diagnostics: Diagnostics,
+    /// Names of datasource documents too broken to read, already reported; references to
+    /// them are not reported again.
+    pub broken_datasources: Vec<String>,
 }
 
 impl ConfigSet {
@@ -125,7 +128,7 @@ impl ConfigSet {
             diags: &mut self.diagnostics,
         };
         for node in &docs {
-            match extract::document(&mut reader, node) {
+            match extract::document(&mut reader, node, &mut self.broken_datasources) {
                 Some(AnyDocument::Datasource(d)) => self.datasources.push(d),
                 Some(AnyDocument::Sink(d)) => self.sinks.push(d),
                 Some(AnyDocument::Simulation(d)) => self.simulations.push(d),

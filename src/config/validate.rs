@@ -47,12 +47,16 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
         .filter(|n| *n != START)
         .collect();
 
-    if set.datasources.is_empty() && set.diagnostics.errors().next().is_none() {
+    if set.datasources.is_empty() && set.broken_datasources.is_empty() {
+        // After a syntax error this would only repeat it.
+        if set.diagnostics.has_errors() {
+            return diags;
+        }
         diags.push(
             Diagnostic::error("no datasource was loaded")
                 .help("load the files with `kind: datasource`, e.g. a directory of them"),
         );
-    } else if !set.datasources.is_empty() && !nodes.contains_key(START) {
+    } else if !nodes.contains_key(START) && !set.broken_datasources.iter().any(|b| b == START) {
         diags.push(Diagnostic::error("there is no `<start>` datasource").help(
             "add a datasource named `<start>` whose eventData `transition` names the first datasource",
         ));
@@ -82,7 +86,8 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
                 );
                 continue;
             }
-            if !nodes.contains_key(target) {
+            let broken = set.broken_datasources.iter().any(|b| b == target);
+            if !nodes.contains_key(target) && !broken {
                 let help = match did_you_mean(target, node_names.iter().copied().chain([END])) {
                     Some(name) => format!("did you mean `{name}`?"),
                     None => format!(
@@ -111,6 +116,9 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
     for sink in &set.sinks {
         for r in &sink.spec.data_source_refs {
             let name = r.value.as_str();
+            if set.broken_datasources.iter().any(|b| b == name) {
+                continue;
+            }
             if nodes.contains_key(name) || doc_names.contains(name) {
                 referenced.insert(name);
                 continue;
