@@ -43,6 +43,7 @@
 //!
 //! Custom sinks implement [`sink::Sink`] and are added with [`EventFactory::add_sink`].
 
+pub mod analysis;
 pub mod config;
 pub mod engine;
 pub mod model;

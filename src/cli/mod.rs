@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 1 a runtime failure (a sink could not deliver), 2 a configuration
 //! error (with `--deny-warnings`, also a warning).
 
+mod analyze;
+mod graph;
 mod run;
 mod validate;
 
@@ -38,6 +40,10 @@ enum Command {
     Run(run::RunArgs),
     /// Check configuration files and report every problem with its file, line and column.
     Validate(validate::ValidateArgs),
+    /// Draw the chain as SVG, Graphviz DOT or Mermaid (-o chain.svg).
+    Graph(graph::GraphArgs),
+    /// Predict events per case, load per datasource and group, case duration and endings.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -45,6 +51,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Graph(args) => graph::graph(args),
+        Command::Analyze(args) => analyze::analyze(args),
     }
 }
 

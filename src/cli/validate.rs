@@ -17,7 +17,8 @@ pub struct ValidateArgs {
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
     let set = load(&args.paths);
-    let diags = set.validate();
+    let mut diags = set.validate();
+    diags.extend(def::analysis::warnings(&set));
     if !diags.is_empty() {
         eprint!("{}", diags.render());
     }
