@@ -76,10 +76,21 @@ impl TimestampWriter {
         let date = jiff::Timestamp::from_millisecond(day * MS_PER_DAY)
             .map(|ts| jiff::tz::Offset::UTC.to_datetime(ts).date())
             .unwrap_or(jiff::civil::date(1970, 1, 1));
-        let text = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
-        if text.len() == 10 {
-            self.date.copy_from_slice(text.as_bytes());
-        }
+        // Written digit by digit: `format!` would allocate once per simulated day.
+        let year = date.year().clamp(0, 9999) as u16;
+        let (month, dom) = (date.month() as u8, date.day() as u8);
+        self.date = [
+            b'0' + (year / 1000) as u8,
+            b'0' + (year / 100 % 10) as u8,
+            b'0' + (year / 10 % 10) as u8,
+            b'0' + (year % 10) as u8,
+            b'-',
+            b'0' + month / 10,
+            b'0' + month % 10,
+            b'-',
+            b'0' + dom / 10,
+            b'0' + dom % 10,
+        ];
     }
 }
 
