@@ -3,7 +3,6 @@
 //! same run: the random draws one event needs, and nothing else.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::hint::black_box;
 use def::config::{ConfigSet, DurationSpec, SelectionSpec, TimestampFormat};
 use def::engine::Engine;
 use def::model::{Chain, DurationSampler, Selector};
@@ -11,6 +10,7 @@ use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::BTreeMap;
+use std::hint::black_box;
 
 fn engine(c: &mut Criterion) {
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
@@ -26,7 +26,11 @@ fn engine(c: &mut Criterion) {
         name: "blackhole".into(),
         type_name: "blackhole".into(),
         sink: Box::new(BlackholeSink::default()),
-        refs: chain.nodes.iter().map(|n| n.name.as_str().to_string()).collect(),
+        refs: chain
+            .nodes
+            .iter()
+            .map(|n| n.name.as_str().to_string())
+            .collect(),
     }];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 5);
@@ -79,8 +83,20 @@ fn pieces(c: &mut Criterion) {
         b.iter(|| black_box(drifting.choose(500, &mut rng)))
     });
     for (name, spec) in [
-        ("uniform", DurationSpec::Uniform { lower: 3.0, upper: 7.0 }),
-        ("gaussian", DurationSpec::Gaussian { mu: 720.0, sigma: 120.0 }),
+        (
+            "uniform",
+            DurationSpec::Uniform {
+                lower: 3.0,
+                upper: 7.0,
+            },
+        ),
+        (
+            "gaussian",
+            DurationSpec::Gaussian {
+                mu: 720.0,
+                sigma: 120.0,
+            },
+        ),
         ("exponential", DurationSpec::Exponential { mean: 10.0 }),
     ] {
         let sampler = DurationSampler::compile(&spec);

@@ -44,9 +44,11 @@
 //! Custom sinks implement [`sink::Sink`] and are added with [`EventFactory::add_sink`].
 
 pub mod analysis;
+pub mod backend;
 pub mod config;
 pub mod engine;
 pub mod model;
+pub mod pacing;
 pub mod simulation;
 pub mod sink;
 

@@ -31,7 +31,10 @@ fn run_without_arguments_prints_the_example_and_exits_0() {
     }
     let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert!(stderr.contains("def: 100 events"), "summary: {stderr}");
-    assert!(stderr.contains("--seed"), "a random seed is printed to repeat the run: {stderr}");
+    assert!(
+        stderr.contains("--seed"),
+        "a random seed is printed to repeat the run: {stderr}"
+    );
 }
 
 #[test]
@@ -54,7 +57,11 @@ fn same_seed_gives_identical_bytes_and_other_seeds_differ() {
 #[test]
 fn the_reference_configs_run_unchanged() {
     let mut args = vec!["run".to_string(), "--seed".into(), "1".into()];
-    args.extend(reference(&["datasource/assemblyline", "simulation/countbased.yaml", "sink/console-sink.yaml"]));
+    args.extend(reference(&[
+        "datasource/assemblyline",
+        "simulation/countbased.yaml",
+        "sink/console-sink.yaml",
+    ]));
     def()
         .args(&args)
         .assert()
@@ -78,17 +85,44 @@ fn file_sink_writes_one_json_line_per_event_and_a_memory_run_agrees() {
     .unwrap();
     let ds = format!("{REFERENCE}/datasource/assemblyline");
     def()
-        .args(["run", "--quiet", "--seed", "9", ds.as_str(), config.to_str().unwrap()])
+        .args([
+            "run",
+            "--quiet",
+            "--seed",
+            "9",
+            ds.as_str(),
+            config.to_str().unwrap(),
+        ])
         .assert()
         .success();
     let text = std::fs::read_to_string(&out).unwrap();
-    let events: Vec<EventRecord> = text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let events: Vec<EventRecord> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
     assert_eq!(events.len(), 20_000);
-    assert_eq!(events[0].timestamp.len(), "2026-01-01T00:00:00.000+00:00".len());
-    assert!(events[0].timestamp.starts_with("2026-01-01T"), "{}", events[0].timestamp);
-    let mut sorted = events.iter().map(|e| e.timestamp.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        events[0].timestamp.len(),
+        "2026-01-01T00:00:00.000+00:00".len()
+    );
+    assert!(
+        events[0].timestamp.starts_with("2026-01-01T"),
+        "{}",
+        events[0].timestamp
+    );
+    let mut sorted = events
+        .iter()
+        .map(|e| e.timestamp.clone())
+        .collect::<Vec<_>>();
     sorted.sort();
-    assert_eq!(sorted, events.iter().map(|e| e.timestamp.clone()).collect::<Vec<_>>(), "ISO timestamps sort as the stream runs");
+    assert_eq!(
+        sorted,
+        events
+            .iter()
+            .map(|e| e.timestamp.clone())
+            .collect::<Vec<_>>(),
+        "ISO timestamps sort as the stream runs"
+    );
 }
 
 #[test]
@@ -97,16 +131,27 @@ fn validate_exits_0_on_valid_and_2_on_errors_and_warnings_denied() {
         .args(["validate", "examples/assembly-line.yaml"])
         .assert()
         .success()
-        .stderr(predicate::str::contains("valid: 8 datasources, 1 sinks, 1 simulations"));
+        .stderr(predicate::str::contains(
+            "valid: 8 datasources, 1 sinks, 1 simulations",
+        ));
     def()
         .args(["validate", "tests/fixtures/invalid/distribution-sum.yaml"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("tests/fixtures/invalid/distribution-sum.yaml:14:17"))
+        .stderr(predicate::str::contains(
+            "tests/fixtures/invalid/distribution-sum.yaml:14:17",
+        ))
         .stderr(predicate::str::contains("sums to 0.9"));
-    def().args(["validate", "tests/fixtures/invalid/unknown-ref.yaml"]).assert().success();
     def()
-        .args(["validate", "--deny-warnings", "tests/fixtures/invalid/unknown-ref.yaml"])
+        .args(["validate", "tests/fixtures/invalid/unknown-ref.yaml"])
+        .assert()
+        .success();
+    def()
+        .args([
+            "validate",
+            "--deny-warnings",
+            "tests/fixtures/invalid/unknown-ref.yaml",
+        ])
         .assert()
         .code(2);
 }
@@ -124,24 +169,40 @@ fn run_refuses_a_broken_config_with_exit_2_and_runs_nothing() {
 #[test]
 fn sink_types_of_later_releases_are_refused_at_run_time() {
     let mut args = vec!["run".to_string()];
-    args.extend(reference(&["datasource/assemblyline", "simulation/countbased.yaml", "sink/sink-ui.yaml"]));
+    args.extend(reference(&[
+        "datasource/assemblyline",
+        "simulation/countbased.yaml",
+        "sink/sink-ui.yaml",
+    ]));
     def()
         .args(&args)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("type `ui`, which this build of def cannot run yet"));
+        .stderr(predicate::str::contains(
+            "type `ui`, which this build of def cannot run yet",
+        ));
 }
 
 #[test]
 fn several_simulations_need_a_choice() {
     let mut args = vec!["run".to_string()];
-    args.extend(reference(&["datasource/assemblyline", "simulation", "sink/test-sink.yaml"]));
+    args.extend(reference(&[
+        "datasource/assemblyline",
+        "simulation",
+        "sink/test-sink.yaml",
+    ]));
     def()
         .args(&args)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("choose one with --simulation NAME"));
-    args.extend(["--simulation".into(), "countBasedSimulation".into(), "--quiet".into()]);
+        .stderr(predicate::str::contains(
+            "choose one with --simulation NAME",
+        ));
+    args.extend([
+        "--simulation".into(),
+        "countBasedSimulation".into(),
+        "--quiet".into(),
+    ]);
     def().args(&args).assert().success();
 }
 

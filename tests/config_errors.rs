@@ -18,23 +18,125 @@ const E: Severity = Severity::Error;
 const W: Severity = Severity::Warning;
 
 const CASES: &[Case] = &[
-    Case { file: "unknown-kind.yaml", severity: E, message: "unknown kind `datasorce`", line: 9, help: "did you mean `datasource`?" },
-    Case { file: "unknown-selection.yaml", severity: E, message: "unknown selection `generic`", line: 13, help: "did you mean `genericProbability`?" },
-    Case { file: "unknown-field.yaml", severity: E, message: "unknown field `eventDat`", line: 14, help: "did you mean `eventData`?" },
-    Case { file: "unknown-sink-type.yaml", severity: E, message: "unknown sink type `consol`", line: 20, help: "did you mean `console`?" },
-    Case { file: "unknown-duration-type.yaml", severity: E, message: "unknown duration type `gausian`", line: 15, help: "did you mean `gaussian`?" },
-    Case { file: "distribution-length.yaml", severity: E, message: "`distribution` has 3 probabilities but `eventData` has 2 entries", line: 14, help: "one probability per eventData entry" },
-    Case { file: "distribution-sum.yaml", severity: E, message: "`distribution` sums to 0.9, not 1", line: 14, help: "add up to 1 (tolerance 1e-6)" },
-    Case { file: "negative-sigma.yaml", severity: E, message: "`sigma` is -1, below the smallest allowed value 0", line: 20, help: "at least 0" },
-    Case { file: "infinite-duration.yaml", severity: E, message: "`duration` is inf", line: 15, help: "finite" },
-    Case { file: "uniform-bounds.yaml", severity: E, message: "`upperBound` 2 is below `lowerBound` 5", line: 15, help: "swap the bounds" },
-    Case { file: "unknown-transition.yaml", severity: E, message: "transition to unknown datasource `Packagng`", line: 15, help: "did you mean `Packaging`?" },
-    Case { file: "no-start.yaml", severity: E, message: "there is no `<start>` datasource", line: 0, help: "named `<start>`" },
-    Case { file: "unknown-ref.yaml", severity: W, message: "sink `other` refers to unknown datasource `Shiping`", line: 21, help: "remove it" },
-    Case { file: "duplicate-name.yaml", severity: E, message: "duplicate datasource name `A`", line: 18, help: "the first is at" },
-    Case { file: "zero-steps.yaml", severity: E, message: "`steps` is 0, but must be at least 1", line: 27, help: "at least 1" },
-    Case { file: "zero-steps.yaml", severity: E, message: "`maxConcurrentCases` is 0, but must be at least 1", line: 28, help: "at least 1" },
-    Case { file: "bad-syntax.yaml", severity: E, message: "invalid YAML", line: 5, help: "YAML syntax" },
+    Case {
+        file: "unknown-kind.yaml",
+        severity: E,
+        message: "unknown kind `datasorce`",
+        line: 9,
+        help: "did you mean `datasource`?",
+    },
+    Case {
+        file: "unknown-selection.yaml",
+        severity: E,
+        message: "unknown selection `generic`",
+        line: 13,
+        help: "did you mean `genericProbability`?",
+    },
+    Case {
+        file: "unknown-field.yaml",
+        severity: E,
+        message: "unknown field `eventDat`",
+        line: 14,
+        help: "did you mean `eventData`?",
+    },
+    Case {
+        file: "unknown-sink-type.yaml",
+        severity: E,
+        message: "unknown sink type `consol`",
+        line: 20,
+        help: "did you mean `console`?",
+    },
+    Case {
+        file: "unknown-duration-type.yaml",
+        severity: E,
+        message: "unknown duration type `gausian`",
+        line: 15,
+        help: "did you mean `gaussian`?",
+    },
+    Case {
+        file: "distribution-length.yaml",
+        severity: E,
+        message: "`distribution` has 3 probabilities but `eventData` has 2 entries",
+        line: 14,
+        help: "one probability per eventData entry",
+    },
+    Case {
+        file: "distribution-sum.yaml",
+        severity: E,
+        message: "`distribution` sums to 0.9, not 1",
+        line: 14,
+        help: "add up to 1 (tolerance 1e-6)",
+    },
+    Case {
+        file: "negative-sigma.yaml",
+        severity: E,
+        message: "`sigma` is -1, below the smallest allowed value 0",
+        line: 20,
+        help: "at least 0",
+    },
+    Case {
+        file: "infinite-duration.yaml",
+        severity: E,
+        message: "`duration` is inf",
+        line: 15,
+        help: "finite",
+    },
+    Case {
+        file: "uniform-bounds.yaml",
+        severity: E,
+        message: "`upperBound` 2 is below `lowerBound` 5",
+        line: 15,
+        help: "swap the bounds",
+    },
+    Case {
+        file: "unknown-transition.yaml",
+        severity: E,
+        message: "transition to unknown datasource `Packagng`",
+        line: 15,
+        help: "did you mean `Packaging`?",
+    },
+    Case {
+        file: "no-start.yaml",
+        severity: E,
+        message: "there is no `<start>` datasource",
+        line: 0,
+        help: "named `<start>`",
+    },
+    Case {
+        file: "unknown-ref.yaml",
+        severity: W,
+        message: "sink `other` refers to unknown datasource `Shiping`",
+        line: 21,
+        help: "remove it",
+    },
+    Case {
+        file: "duplicate-name.yaml",
+        severity: E,
+        message: "duplicate datasource name `A`",
+        line: 18,
+        help: "the first is at",
+    },
+    Case {
+        file: "zero-steps.yaml",
+        severity: E,
+        message: "`steps` is 0, but must be at least 1",
+        line: 27,
+        help: "at least 1",
+    },
+    Case {
+        file: "zero-steps.yaml",
+        severity: E,
+        message: "`maxConcurrentCases` is 0, but must be at least 1",
+        line: 28,
+        help: "at least 1",
+    },
+    Case {
+        file: "bad-syntax.yaml",
+        severity: E,
+        message: "invalid YAML",
+        line: 5,
+        help: "YAML syntax",
+    },
 ];
 
 #[test]
@@ -48,19 +150,48 @@ fn each_bad_input_gives_its_error_with_file_line_and_fix() {
             .items
             .iter()
             .find(|d| d.message.contains(case.message))
-            .unwrap_or_else(|| panic!("{}: no diagnostic with `{}`; got:\n{}", case.file, case.message, diags.render()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no diagnostic with `{}`; got:\n{}",
+                    case.file,
+                    case.message,
+                    diags.render()
+                )
+            });
         assert_eq!(found.severity, case.severity, "{}: severity", case.file);
         if case.line > 0 {
-            let source = found.source.as_ref().expect("a diagnostic with a line names its file");
+            let source = found
+                .source
+                .as_ref()
+                .expect("a diagnostic with a line names its file");
             assert_eq!(source.path, path, "{}: file", case.file);
-            assert_eq!(found.loc.map(|l| l.line), Some(case.line), "{}: line of `{}`", case.file, found.message);
+            assert_eq!(
+                found.loc.map(|l| l.line),
+                Some(case.line),
+                "{}: line of `{}`",
+                case.file,
+                found.message
+            );
         }
         let help = found.help.as_deref().unwrap_or_default();
-        assert!(help.contains(case.help), "{}: help `{help}` lacks `{}`", case.file, case.help);
+        assert!(
+            help.contains(case.help),
+            "{}: help `{help}` lacks `{}`",
+            case.file,
+            case.help
+        );
         // Only the planted problem: no cascade of follow-on errors.
         let errors: Vec<_> = diags.errors().map(|d| d.message.clone()).collect();
-        let planted = CASES.iter().filter(|c| c.file == case.file && c.severity == E).count();
-        assert_eq!(errors.len(), planted, "{}: unexpected errors {errors:?}", case.file);
+        let planted = CASES
+            .iter()
+            .filter(|c| c.file == case.file && c.severity == E)
+            .count();
+        assert_eq!(
+            errors.len(),
+            planted,
+            "{}: unexpected errors {errors:?}",
+            case.file
+        );
     }
 }
 
@@ -73,8 +204,16 @@ fn all_problems_are_reported_at_once() {
     );
     let diags = set.validate();
     let messages: Vec<&str> = diags.errors().map(|d| d.message.as_str()).collect();
-    for want in ["sums to 1.1", "unknown field `colour`", "`duration` is -1", "no `<start>`"] {
-        assert!(messages.iter().any(|m| m.contains(want)), "missing `{want}` in {messages:?}");
+    for want in [
+        "sums to 1.1",
+        "unknown field `colour`",
+        "`duration` is -1",
+        "no `<start>`",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(want)),
+            "missing `{want}` in {messages:?}"
+        );
     }
 }
 
@@ -95,8 +234,16 @@ fn every_reference_config_parses_unchanged() {
 #[test]
 fn directories_load_in_sorted_order_and_only_yaml() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("b.yml"), "kind: sink\nname: b\nspec: {type: blackhole, dataSourceRefs: []}\n").unwrap();
-    std::fs::write(dir.path().join("a.yaml"), "kind: sink\nname: a\nspec: {type: blackhole, dataSourceRefs: []}\n").unwrap();
+    std::fs::write(
+        dir.path().join("b.yml"),
+        "kind: sink\nname: b\nspec: {type: blackhole, dataSourceRefs: []}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "kind: sink\nname: a\nspec: {type: blackhole, dataSourceRefs: []}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").unwrap();
     let mut set = ConfigSet::new();
     set.add_directory(dir.path());

@@ -22,7 +22,15 @@ fn the_originals_check_100_steps_give_exactly_100_events() {
     let events = report.memory["test"].events();
     assert_eq!(events.len(), 100);
     assert_eq!(report.sinks[0].delivery.delivered, 100);
-    let nodes = ["GoodsDelivery", "MaterialPreparation", "AssemblyLineSetup", "Assembling", "QualityControl", "Packaging", "Shipping"];
+    let nodes = [
+        "GoodsDelivery",
+        "MaterialPreparation",
+        "AssemblyLineSetup",
+        "Assembling",
+        "QualityControl",
+        "Packaging",
+        "Shipping",
+    ];
     assert!(events.iter().all(|e| nodes.contains(&e.node.as_str())));
 }
 
@@ -45,8 +53,23 @@ fn custom_sinks_get_only_their_datasources() {
     let report = EventFactory::new()
         .add_str("example.yaml", def::config::ASSEMBLY_LINE_EXAMPLE)
         .add_sink("shipping-only", &["Shipping"], Counting(count.clone()))
-        .memory_sink("all", &["GoodsDelivery", "MaterialPreparation", "AssemblyLineSetup", "Assembling", "QualityControl", "Packaging", "Shipping"])
-        .options(RunOptions { seed: Some(3), steps: Some(10_000), ..RunOptions::default() })
+        .memory_sink(
+            "all",
+            &[
+                "GoodsDelivery",
+                "MaterialPreparation",
+                "AssemblyLineSetup",
+                "Assembling",
+                "QualityControl",
+                "Packaging",
+                "Shipping",
+            ],
+        )
+        .options(RunOptions {
+            seed: Some(3),
+            steps: Some(10_000),
+            ..RunOptions::default()
+        })
         .run()
         .unwrap();
     let all = report.memory["all"].events();
@@ -62,17 +85,26 @@ fn a_datasource_without_sink_is_warned_about_once() {
     set.add_directory(format!("{REFERENCE}/datasource/assemblyline"));
     set.add_file(format!("{REFERENCE}/sink/sink-ui.yaml"));
     let diags = set.validate();
-    let unsunk: Vec<_> = diags.warnings().filter(|d| d.message.starts_with("no sink takes")).collect();
+    let unsunk: Vec<_> = diags
+        .warnings()
+        .filter(|d| d.message.starts_with("no sink takes"))
+        .collect();
     // The ui sink takes 4 of the 7 datasources.
     assert_eq!(unsunk.len(), 3, "{}", diags.render());
 }
 
 #[test]
 fn config_errors_come_back_as_values_not_panics() {
-    let result = EventFactory::new().add_str("bad.yaml", "kind: datasource\nname: x\nspec: 3\n").run();
+    let result = EventFactory::new()
+        .add_str("bad.yaml", "kind: datasource\nname: x\nspec: 3\n")
+        .run();
     match result {
         Err(def::simulation::RunError::Config(diags)) => {
-            assert!(diags.render().contains("`spec` must be a mapping"), "{}", diags.render())
+            assert!(
+                diags.render().contains("`spec` must be a mapping"),
+                "{}",
+                diags.render()
+            )
         }
         other => panic!("expected a config error, got {:?}", other.map(|r| r.events)),
     }

@@ -37,7 +37,11 @@ fn a_million_events_allocate_nothing() {
         name: "blackhole".into(),
         type_name: "blackhole".into(),
         sink: Box::new(BlackholeSink::default()),
-        refs: chain.nodes.iter().map(|n| n.name.as_str().to_string()).collect(),
+        refs: chain
+            .nodes
+            .iter()
+            .map(|n| n.name.as_str().to_string())
+            .collect(),
     }];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 1000);

@@ -4,6 +4,7 @@
 //! error (with `--deny-warnings`, also a warning).
 
 mod analyze;
+mod backend;
 mod graph;
 mod run;
 mod validate;
@@ -44,6 +45,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Predict events per case, load per datasource and group, case duration and endings.
     Analyze(analyze::AnalyzeArgs),
+    /// Run the load backend: take timeframes over HTTP, emit them at an exact pace.
+    Backend(backend::BackendArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::validate(args),
         Command::Graph(args) => graph::graph(args),
         Command::Analyze(args) => analyze::analyze(args),
+        Command::Backend(args) => backend::backend(args),
     }
 }
 

@@ -2,8 +2,8 @@
 
 use super::{load, EXIT_CONFIG, EXIT_RUNTIME};
 use clap::Args;
-use def::config::{ConfigSet, TimestampFormat};
-use def::simulation::{Run, RunError, RunOptions, RunReport};
+use def::config::{ConfigSet, LoadSpec, SimulationKind, TimestampFormat};
+use def::simulation::{PacingReport, Run, RunError, RunOptions, RunReport};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// Stop any simulation after this many events.
     #[arg(long)]
     max_events: Option<u64>,
+    /// Stop a stream after this many seconds (overrides `duration`), with exactly the events
+    /// its load schedules by then.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    duration: Option<f64>,
     /// When the simulated clock starts (RFC 3339, e.g. 2026-01-01T08:00:00Z, or `now`).
     #[arg(long, value_parser = parse_time)]
     start_time: Option<StartTime>,
@@ -50,6 +54,30 @@ enum TimestampArg {
 #[derive(Clone, Copy)]
 struct StartTime(Option<jiff::Timestamp>);
 
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds; give a number 0 or more, e.g. 30 or 2.5"
+        )),
+    }
+}
+
+/// The `LOAD` environment variable: a constant load's rate, in events per second (tick).
+fn load_override() -> Result<Option<f64>, String> {
+    let Some(value) = std::env::var_os("LOAD") else {
+        return Ok(None);
+    };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(Some(rate)),
+        _ => Err(format!(
+            "the environment variable LOAD is `{text}`, which is not a rate: give a number \
+             of events per second, 0 or more (e.g. LOAD=1000), or unset it"
+        )),
+    }
+}
+
 fn parse_time(text: &str) -> Result<StartTime, String> {
     if text == "now" {
         return Ok(StartTime(Some(jiff::Timestamp::now())));
@@ -72,6 +100,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     if diags.has_errors() || (args.deny_warnings && has_warnings) {
         return ExitCode::from(EXIT_CONFIG);
     }
+    let load = match load_override() {
+        Ok(load) => load,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while stopping kills the process the usual way.
@@ -82,7 +117,8 @@ pub fn run(args: RunArgs) -> ExitCode {
         seed: args.seed,
         steps: args.steps,
         max_events: args.max_events,
-        duration_secs: None,
+        duration_secs: args.duration,
+        load,
         start_time: args.start_time.and_then(|s| s.0),
         timestamp_format: args.timestamp_format.map(|t| match t {
             TimestampArg::Original => TimestampFormat::Original,
@@ -92,7 +128,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         progress: !args.quiet,
         stop,
     };
-    let result = Run::prepare(&set, options, Vec::new()).and_then(Run::execute);
+    let result = Run::prepare(&set, options, Vec::new()).and_then(|run| {
+        if let (Some(rate), false) = (load, args.quiet) {
+            warn_unused_load(rate, &run.spec.kind.value);
+        }
+        run.execute()
+    });
     match result {
         Ok(report) => {
             if !args.quiet {
@@ -119,6 +160,28 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// `LOAD` replaces only a constant load; say so when the simulation has another.
+fn warn_unused_load(rate: f64, kind: &SimulationKind) {
+    let load = match kind {
+        SimulationKind::Stream { load } | SimulationKind::LoadTest { load, .. } => load,
+        SimulationKind::CountBased { .. } => {
+            eprintln!("def: warning: LOAD={rate} is ignored: a countBased simulation has no load");
+            return;
+        }
+    };
+    if !matches!(load, LoadSpec::Constant { .. }) {
+        let name = match load {
+            LoadSpec::Gradual { .. } => "gradual",
+            LoadSpec::Sinus { .. } => "sinus",
+            LoadSpec::Steps { .. } => "steps",
+            _ => "trace",
+        };
+        eprintln!(
+            "def: warning: LOAD={rate} is ignored: it replaces a constant load, and this load is {name}"
+        );
+    }
+}
+
 /// The one-line summary (plus a line per sink when there are several).
 fn summary(report: &RunReport) {
     let per_sink: Vec<String> = report
@@ -142,6 +205,9 @@ fn summary(report: &RunReport) {
             per_sink.join(", ")
         }
     );
+    if let Some(pacing) = &report.pacing {
+        stream_summary(report, pacing);
+    }
     if report.seed_was_random {
         let start = jiff::Timestamp::from_millisecond(report.start_ms)
             .map(|t| t.to_string())
@@ -150,5 +216,50 @@ fn summary(report: &RunReport) {
             "def: seed {}; repeat this run with --seed {} --start-time {start}",
             report.seed, report.seed
         );
+    }
+}
+
+/// How a stream kept to its schedule: target and achieved rate, lateness, lag.
+fn stream_summary(report: &RunReport, pacing: &PacingReport) {
+    let achieved = report.events as f64 / pacing.elapsed.as_secs_f64().max(1e-9);
+    let target = pacing.target_rate();
+    let share = if target > 0.0 {
+        achieved * 100.0 / target
+    } else {
+        100.0
+    };
+    let l = &pacing.lateness;
+    eprintln!(
+        "def: stream target {} events in {:.3} s ({target:.1}/s); emitted {} in {:.3} s \
+         ({achieved:.1}/s, {share:.2}% of target); lateness p50 {} p99 {} p99.9 {} max {}",
+        pacing.target_events,
+        pacing.span.as_secs_f64(),
+        report.events,
+        pacing.elapsed.as_secs_f64(),
+        micros(l.p50),
+        micros(l.p99),
+        micros(l.p999),
+        micros(l.max),
+    );
+    if pacing.behind > 0 {
+        eprintln!(
+            "def: warning: the stream ended {} events behind its schedule: the sinks could not keep up",
+            pacing.behind
+        );
+    } else if share < 99.0 && pacing.elapsed > pacing.span {
+        eprintln!(
+            "def: warning: the sinks could not keep up: the events due in {:.3} s took {:.3} s",
+            pacing.span.as_secs_f64(),
+            pacing.elapsed.as_secs_f64()
+        );
+    }
+}
+
+fn micros(d: std::time::Duration) -> String {
+    let us = d.as_micros();
+    if us >= 10_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{us} µs")
     }
 }

@@ -119,7 +119,11 @@ impl Reader<'_> {
 
     fn missing(&mut self, obj: &Obj, key: &str, what: &str, example: &str) {
         // A misspelt key was already reported with "did you mean `key`?"; once is enough.
-        if obj.entries.iter().any(|(k, _)| did_you_mean(&k.name, [key]).is_some()) {
+        if obj
+            .entries
+            .iter()
+            .any(|(k, _)| did_you_mean(&k.name, [key]).is_some())
+        {
             return;
         }
         self.error(
@@ -347,19 +351,27 @@ impl Reader<'_> {
 
 /// Reads one document. `None` when it is too broken to use; then, if it was a datasource,
 /// its names go into `broken` so that references to it are not reported again as unknown.
-pub(crate) fn document(reader: &mut Reader, node: &Node, broken: &mut Vec<String>) -> Option<AnyDocument> {
+pub(crate) fn document(
+    reader: &mut Reader,
+    node: &Node,
+    broken: &mut Vec<String>,
+) -> Option<AnyDocument> {
     let doc = read_document(reader, node);
     if doc.is_none() {
         if let Value::Map(entries) = &node.value {
             // Anything not clearly a sink or simulation may be a (mistyped) datasource.
             let is_datasource = !entries.iter().any(|(k, v)| {
-                k.name == "kind" && matches!(&v.value, Value::Str(s) if s == "sink" || s == "simulation")
+                k.name == "kind"
+                    && matches!(&v.value, Value::Str(s) if s == "sink" || s == "simulation")
             });
             let named = |entries: &[(Key, Node)]| {
-                entries.iter().find(|(k, _)| k.name == "name").and_then(|(_, v)| match &v.value {
-                    Value::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
+                entries
+                    .iter()
+                    .find(|(k, _)| k.name == "name")
+                    .and_then(|(_, v)| match &v.value {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
             };
             if is_datasource {
                 broken.extend(named(entries));
@@ -685,6 +697,8 @@ fn sink_spec(reader: &mut Reader, spec: &Obj) -> Option<SinkSpec> {
             "topic",
             "partition",
             "producer",
+            "connectTimeout",
+            "flushTimeout",
         ],
         "http" => &["url", "timeframe"],
         _ => &[],
@@ -753,6 +767,8 @@ fn kafka_spec(reader: &mut Reader, spec: &Obj, what: &str) -> Option<KafkaSinkSp
     let servers = reader.req_string(spec, "bootstrapServer", what, "localhost:9092");
     let topic = reader.req_string(spec, "topic", what, "events");
     let client_id = reader.opt_string(spec, "clientId");
+    let connect_timeout = reader.opt_number(spec, "connectTimeout", Some(0.1));
+    let flush_timeout = reader.opt_number(spec, "flushTimeout", Some(0.0));
     let partition = match spec.get("partition") {
         None => Some(PartitionSpec::Default),
         Some((n, p)) => partition_spec(reader, n, &p),
@@ -793,6 +809,8 @@ fn kafka_spec(reader: &mut Reader, spec: &Obj, what: &str) -> Option<KafkaSinkSp
         topic: topic?.value,
         partition: partition?,
         producer: producer?,
+        connect_timeout_secs: connect_timeout?.unwrap_or(5.0),
+        flush_timeout_secs: flush_timeout?.unwrap_or(30.0),
     })
 }
 

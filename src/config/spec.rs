@@ -198,6 +198,10 @@ pub struct KafkaSinkSpec {
     pub partition: PartitionSpec,
     /// Passed to librdkafka as they are.
     pub producer: BTreeMap<String, String>,
+    /// Seconds to wait for the broker when the sink is built (`connectTimeout`, default 5).
+    pub connect_timeout_secs: f64,
+    /// Seconds to wait for outstanding deliveries when the run ends (`flushTimeout`, default 30).
+    pub flush_timeout_secs: f64,
 }
 
 /// Which partition a Kafka record goes to.

@@ -103,8 +103,8 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     // Let `.inf`/`.nan` through as numbers so validation can say which field must be finite.
     let mut options = serde_saphyr::Options::default();
     options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    let docs: Vec<Spanned<RawValue>> =
-        serde_saphyr::from_multiple_with_options(text, options).map_err(|error| SyntaxError {
+    let docs: Vec<Spanned<RawValue>> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|error| SyntaxError {
             loc: error.location().map(|l| Loc::of(&l)),
             message: first_line(&error.to_string()),
         })?;

@@ -105,7 +105,11 @@ impl AliasTable {
     pub fn new(weights: &[f64]) -> Option<AliasTable> {
         let n = weights.len();
         let total: f64 = weights.iter().sum();
-        if n == 0 || n > u32::MAX as usize || !(total > 0.0 && total.is_finite()) || weights.iter().any(|w| *w < 0.0) {
+        if n == 0
+            || n > u32::MAX as usize
+            || !(total > 0.0 && total.is_finite())
+            || weights.iter().any(|w| *w < 0.0)
+        {
             return None;
         }
         // Scaled so the average column holds exactly 1.

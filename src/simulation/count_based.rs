@@ -21,7 +21,7 @@ pub(super) fn run(
         let bar = indicatif::ProgressBar::new(steps);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} events ({per_sec}, ETA {eta})",
+                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} events ({msg}, ETA {eta})",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
@@ -43,6 +43,8 @@ pub(super) fn run(
         done += chunk;
         if let Some(bar) = &bar {
             bar.set_position(done);
+            let rate = done as f64 / bar.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{:.1} M events/s", rate / 1e6));
         }
         if options.stop.load(Ordering::Relaxed) {
             interrupted = true;

@@ -6,6 +6,10 @@
 //! and load tests.
 
 mod count_based;
+pub mod load_test;
+mod stream;
+
+pub use stream::PacingReport;
 
 use crate::config::{
     ConfigSet, Diagnostic, Diagnostics, SimulationKind, SimulationSpec, TimestampFormat,
@@ -33,6 +37,8 @@ pub struct RunOptions {
     pub max_events: Option<u64>,
     /// Stops a stream after this many seconds.
     pub duration_secs: Option<f64>,
+    /// Replaces a constant load's rate (the `LOAD` environment variable), events per tick.
+    pub load: Option<f64>,
     pub start_time: Option<jiff::Timestamp>,
     pub timestamp_format: Option<TimestampFormat>,
     /// Which simulation to run when several are loaded.
@@ -60,6 +66,8 @@ pub struct RunReport {
     pub memory: BTreeMap<String, MemoryHandle>,
     /// Stopped by a signal or a closed output before its natural end.
     pub interrupted: bool,
+    /// How a stream kept to its schedule (streams only).
+    pub pacing: Option<PacingReport>,
 }
 
 impl RunReport {
@@ -163,21 +171,39 @@ impl Run {
             self.spec.max_concurrent_cases as usize,
         );
         let max_events = self.options.max_events.or(self.spec.max_events);
+        let mut pacing = None;
         let outcome = match &self.spec.kind.value {
             SimulationKind::CountBased { steps } => {
                 let steps = self.options.steps.unwrap_or(*steps);
                 let limit = max_events.map_or(steps, |m| m.min(steps));
                 count_based::run(&mut engine, &mut self.sinks, limit, &self.options)
             }
-            other => {
-                return Err(Diagnostic::error(format!(
-                    "simulation type `{}` cannot run in this build of def yet",
-                    other.type_name()
-                ))
-                .at(&self.spec.kind.place)
-                .help("use `type: countBased` for now")
-                .into())
-            }
+            SimulationKind::Stream { load } => stream::run(
+                &mut engine,
+                &mut self.sinks,
+                &self.spec,
+                load,
+                &self.options,
+                max_events,
+            )
+            .map(|(outcome, report)| {
+                pacing = Some(report);
+                outcome
+            }),
+            SimulationKind::LoadTest {
+                load,
+                gen_timeframes_til_start,
+                steps,
+                ..
+            } => load_test::run(
+                &mut engine,
+                &mut self.sinks,
+                load,
+                *gen_timeframes_til_start,
+                *steps,
+                &self.options,
+                max_events,
+            ),
         };
         let (events, interrupted, run_error) = match outcome {
             Ok(o) => (o.events, o.interrupted, None),
@@ -198,6 +224,7 @@ impl Run {
             memory: self.sinks.memory_handles(),
             sinks,
             interrupted,
+            pacing,
         };
         if let Some(e) = run_error.or(errors
             .into_iter()

@@ -9,12 +9,16 @@ mod blackhole;
 mod console;
 pub mod encode;
 mod file;
+mod http;
+pub mod kafka;
 mod memory;
 
 pub use blackhole::BlackholeSink;
 pub use console::ConsoleSink;
 pub use encode::EventEncoder;
 pub use file::FileSink;
+pub use http::HttpSink;
+pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 
 use crate::config::{ConfigSet, Diagnostic, SinkKind, TimestampFormat};
@@ -71,6 +75,16 @@ pub trait Sink: Send {
 
     /// Flushes everything, closes, and says what was delivered.
     fn finish(&mut self) -> Result<Delivery, SinkError>;
+
+    /// The current load-test timeframe is complete (`loadTest` calls this after each frame).
+    fn end_frame(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// A load test's first frames are prepared: emission may start.
+    fn start(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink with its name and its routing.
@@ -142,13 +156,27 @@ impl SinkSet {
                     memory.insert(name.clone(), handle);
                     Box::new(sink)
                 }
+                SinkKind::Kafka(kafka) => {
+                    let refs: Vec<String> = spec
+                        .data_source_refs
+                        .iter()
+                        .map(|r| r.value.clone())
+                        .collect();
+                    Box::new(
+                        KafkaSink::build(&name, kafka, chain, &refs, options.timestamp_format)
+                            .map_err(|d| d.at(&spec.kind.place))?,
+                    )
+                }
+                SinkKind::Http(http) => {
+                    Box::new(HttpSink::new(&name, http, options.timestamp_format))
+                }
                 other => {
                     return Err(Diagnostic::error(format!(
                         "sink `{name}` has type `{}`, which this build of def cannot run yet",
                         other.type_name()
                     ))
                     .at(&spec.kind.place)
-                    .help("use a console, file, blackhole or memory sink for now"))
+                    .help("use a console, file, blackhole, memory or kafka sink for now"))
                 }
             };
             sinks.push(NamedSink {
@@ -223,6 +251,16 @@ impl SinkSet {
 
     pub fn flush(&mut self) -> Result<(), SinkError> {
         self.sinks.iter_mut().try_for_each(|s| s.sink.flush())
+    }
+
+    /// Tells every sink that a load-test timeframe is complete.
+    pub fn end_frame(&mut self) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.sink.end_frame())
+    }
+
+    /// Tells every sink that a load test's emission may start.
+    pub fn start(&mut self) -> Result<(), SinkError> {
+        self.sinks.iter_mut().try_for_each(|s| s.sink.start())
     }
 
     /// Events handed to each sink so far.

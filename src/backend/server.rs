@@ -1,0 +1,271 @@
+//! The HTTP API (axum): `POST <base>/register`, `<base>/start`, `<base>/stop`, `GET /health`,
+//! `GET /metrics`; anything else is 404.
+//!
+//! `/register` takes the original's body, `{"duration": <µs>, "events": [<event>, ...]}`. The
+//! events are kept as the JSON text they arrived as ([`serde_json::value::RawValue`]); only
+//! their `caseid` (the Kafka key) and, for a topic template, `node` and `group` are read.
+//! Every problem with a body is an answer, never a panic: 400 with the reason for bad JSON or
+//! a bad field, 413 for a body over `--max-body-bytes` or a frame over `--max-queued-events`,
+//! 429 with `Retry-After` when the queue is full, 503 while shutting down.
+
+use super::output::Topics;
+use super::queue::{EventSlot, Frame, Refused, Shared};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Seconds a generator is asked to wait when the queue is full.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    pub topics: Arc<Topics>,
+    pub base: Arc<str>,
+}
+
+/// The routes under `base` (e.g. `/loadgenerator`; empty for the root).
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let base = state.base.to_string();
+    Router::new()
+        .route(&format!("{base}/register"), post(register))
+        .route(&format!("{base}/start"), post(start))
+        .route(&format!("{base}/stop"), post(stop))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct RegisterBody<'a> {
+    duration: u64,
+    #[serde(borrow)]
+    events: Vec<&'a RawValue>,
+}
+
+/// The fields of an event the backend reads; everything else passes through untouched.
+#[derive(Deserialize)]
+struct EventFields<'a> {
+    #[serde(borrow, default)]
+    caseid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    node: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    group: Option<Cow<'a, str>>,
+}
+
+/// Parses a `/register` body into a frame. Errors are the 400 answer's text.
+pub fn parse_register(body: &[u8], topics: &Topics) -> Result<Frame, String> {
+    let parsed: RegisterBody = serde_json::from_slice(body).map_err(|e| {
+        format!("the body is not a frame ({e}); send {{\"duration\": <microseconds>, \"events\": [<event>, ...]}}")
+    })?;
+    let mut frame = Frame {
+        duration: Duration::from_micros(parsed.duration),
+        data: Vec::with_capacity(body.len()),
+        events: Vec::with_capacity(parsed.events.len()),
+    };
+    for (i, raw) in parsed.events.iter().enumerate() {
+        let fields: EventFields = serde_json::from_str(raw.get()).map_err(|e| {
+            format!("event {i} is not an event object ({e}); events are JSON objects with a string `caseid`")
+        })?;
+        let topic = if topics.templated() {
+            let (Some(node), Some(group)) = (&fields.node, &fields.group) else {
+                return Err(format!(
+                    "event {i} lacks a string `node` or `group`, which the topic template needs"
+                ));
+            };
+            topics
+                .resolve(node, group)
+                .map_err(|e| format!("event {i}: {e}"))?
+        } else {
+            0
+        };
+        let at = frame.data.len();
+        frame.data.extend_from_slice(raw.get().as_bytes());
+        let value = at..frame.data.len();
+        let key = fields.caseid.map(|c| {
+            let at = frame.data.len();
+            frame.data.extend_from_slice(c.as_bytes());
+            at..frame.data.len()
+        });
+        frame.events.push(EventSlot { value, key, topic });
+    }
+    Ok(frame)
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn json(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn refused(shared: &Shared, why: Refused) -> Response {
+    let m = &shared.metrics;
+    match why {
+        Refused::Full => {
+            m.rejected_429.fetch_add(1, Ordering::Relaxed);
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()),
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                ],
+                format!(
+                    "the queue is full ({} events queued, limit {}); retry after {RETRY_AFTER_SECS} s\n",
+                    m.queued_events.load(Ordering::Relaxed),
+                    shared.max_queued_events
+                ),
+            )
+                .into_response()
+        }
+        Refused::TooLarge { events, limit } => {
+            m.rejected_413.fetch_add(1, Ordering::Relaxed);
+            text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the frame has {events} events, more than the queue holds ({limit}); \
+                     send smaller frames or start the backend with a larger --max-queued-events\n"
+                ),
+            )
+        }
+        Refused::Unavailable(reason) => {
+            m.rejected_503.fetch_add(1, Ordering::Relaxed);
+            text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"))
+        }
+    }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let m = &state.shared.metrics;
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                m.rejected_413.fetch_add(1, Ordering::Relaxed);
+                return text(
+                    status,
+                    "the body is larger than the backend takes (--max-body-bytes); send smaller frames\n"
+                        .to_string(),
+                );
+            }
+            m.rejected_400.fetch_add(1, Ordering::Relaxed);
+            return text(status, format!("{}\n", rejection.body_text()));
+        }
+    };
+    let frame = match parse_register(&body, &state.topics) {
+        Ok(f) => f,
+        Err(reason) => {
+            m.rejected_400.fetch_add(1, Ordering::Relaxed);
+            return text(StatusCode::BAD_REQUEST, format!("{reason}\n"));
+        }
+    };
+    let events = frame.events.len();
+    match state.shared.push(frame) {
+        Ok(()) => json(format!("{{\"accepted\":{events}}}")),
+        Err(why) => refused(&state.shared, why),
+    }
+}
+
+async fn start(State(state): State<AppState>) -> Response {
+    match state.shared.start() {
+        Ok(()) => json("{\"started\":true}".to_string()),
+        Err(why) => refused(&state.shared, why),
+    }
+}
+
+async fn stop(State(state): State<AppState>) -> Response {
+    let (events, frames) = state.shared.stop();
+    json(format!(
+        "{{\"dropped_events\":{events},\"dropped_frames\":{frames}}}"
+    ))
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let fatal = state.shared.lock().fatal.clone();
+    match fatal {
+        None => text(StatusCode::OK, "ok\n".to_string()),
+        Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
+    state
+        .shared
+        .metrics
+        .rejected_404
+        .fetch_add(1, Ordering::Relaxed);
+    let base = &state.base;
+    text(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no route {}; the API is POST {base}/register, POST {base}/start, POST {base}/stop, \
+             GET /health, GET /metrics\n",
+            uri.path()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::output::OutputSpec;
+
+    #[test]
+    fn keeps_events_as_they_came_with_their_keys() {
+        let topics = Topics::new(&OutputSpec::Stdout).unwrap();
+        let body = br#"{"duration": 2000000, "events": [{"caseid":"case_1", "x": [1, 2]}, {"caseid":"case_\u0032"}]}"#;
+        let frame = parse_register(body, &topics).unwrap();
+        assert_eq!(frame.duration, Duration::from_secs(2));
+        assert_eq!(frame.events.len(), 2);
+        assert_eq!(frame.value(0), br#"{"caseid":"case_1", "x": [1, 2]}"#);
+        assert_eq!(frame.value(1), br#"{"caseid":"case_\u0032"}"#);
+        assert_eq!(frame.key(1), Some(&b"case_2"[..]));
+    }
+
+    #[test]
+    fn explains_bad_bodies() {
+        let topics = Topics::new(&OutputSpec::Stdout).unwrap();
+        let bad = |body: &str| parse_register(body.as_bytes(), &topics).unwrap_err();
+        assert!(bad("{").contains("not a frame"));
+        assert!(bad(r#"{"events": []}"#).contains("missing field `duration`"));
+        assert!(bad(r#"{"duration": -1, "events": []}"#).contains("not a frame"));
+        assert!(bad(r#"{"duration": 1, "events": [3]}"#).contains("event 0 is not an event"));
+    }
+}

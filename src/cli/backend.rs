@@ -1,0 +1,282 @@
+//! `def backend`: the load backend on the command line. Flags become a [`BackendConfig`]; the
+//! backend runs until SIGINT/SIGTERM (or its output fails), then drains or drops its queue,
+//! flushes, and prints what it did. Exit 1 if any accepted event was not delivered.
+
+use super::{EXIT_CONFIG, EXIT_RUNTIME};
+use clap::Args;
+use def::backend::output::OutputSpec;
+use def::backend::{
+    Backend, BackendConfig, BackendReport, ShutdownMode, DEFAULT_BASE_PATH, DEFAULT_LISTEN,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUED_EVENTS,
+};
+use def::config::{KafkaSinkSpec, PartitionSpec};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    def backend --bootstrap-server 127.0.0.1:9092 --topic events\n  \
+    def backend --bootstrap-server 127.0.0.1:9092 --topic 'factory.{node}' --partition case:4\n  \
+    def backend --output file:events.jsonl --listen 127.0.0.1:9000\n\n\
+    API: POST <base>/register {\"duration\": <µs>, \"events\": [...]}, POST <base>/start, \
+    POST <base>/stop, GET /health, GET /metrics. See docs/load-test.md.")]
+pub struct BackendArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Path before /register, /start and /stop.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_BASE_PATH)]
+    base_path: String,
+    /// Where events go: `kafka` (needs --bootstrap-server and --topic), `file:PATH` or
+    /// `stdout`. Default: kafka if --bootstrap-server is given.
+    #[arg(long, value_name = "OUTPUT", value_parser = parse_output)]
+    output: Option<OutputArg>,
+    /// Kafka bootstrap server(s), HOST:PORT[,HOST:PORT...].
+    #[arg(long, value_name = "HOST:PORT")]
+    bootstrap_server: Option<String>,
+    /// Kafka topic, or a template with {node} and {group} from each event's fields.
+    #[arg(long, value_name = "TOPIC")]
+    topic: Option<String>,
+    /// Kafka client id.
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Kafka partition: `default` (by key), a number, or `case:N` (hash of the case id mod N).
+    #[arg(long, value_name = "PARTITION", value_parser = parse_partition, default_value = "default")]
+    partition: PartitionArg,
+    /// A librdkafka producer setting, e.g. `linger.ms=5` (repeatable); overrides def's defaults.
+    #[arg(long = "producer", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    producer: Vec<(String, String)>,
+    /// Seconds to wait for the broker at start-up.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    connect_timeout: f64,
+    /// Seconds to wait for Kafka acknowledgements at shutdown.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
+    flush_timeout: f64,
+    /// At most this many events wait in the queue; /register answers 429 beyond.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUED_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_queued_events: u64,
+    /// Request bodies over this many bytes get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// On SIGINT/SIGTERM, drop the queued events (and say how many) instead of emitting them.
+    #[arg(long)]
+    drop_on_stop: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Debug)]
+enum OutputArg {
+    Kafka,
+    File(PathBuf),
+    Stdout,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PartitionArg(PartitionSpec);
+
+fn parse_output(text: &str) -> Result<OutputArg, String> {
+    match text {
+        "kafka" => Ok(OutputArg::Kafka),
+        "stdout" | "-" => Ok(OutputArg::Stdout),
+        _ => match text.strip_prefix("file:") {
+            Some(path) if !path.is_empty() => Ok(OutputArg::File(path.into())),
+            _ => Err(format!(
+                "`{text}` is not an output; use `kafka`, `stdout` or `file:PATH`"
+            )),
+        },
+    }
+}
+
+fn parse_partition(text: &str) -> Result<PartitionArg, String> {
+    let bad = || {
+        format!("`{text}` is not a partition; use `default`, a number such as 0, or `case:N` with N ≥ 1")
+    };
+    if text == "default" {
+        return Ok(PartitionArg(PartitionSpec::Default));
+    }
+    if let Some(n) = text.strip_prefix("case:") {
+        return match n.parse::<i32>() {
+            Ok(n) if n >= 1 => Ok(PartitionArg(PartitionSpec::Case { partition_count: n })),
+            _ => Err(bad()),
+        };
+    }
+    match text.parse::<i32>() {
+        Ok(p) if p >= 0 => Ok(PartitionArg(PartitionSpec::Constant(p))),
+        _ => Err(bad()),
+    }
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!(
+            "`{text}` is not KEY=VALUE; e.g. --producer linger.ms=5"
+        )),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds above 0, e.g. 5 or 0.5"
+        )),
+    }
+}
+
+/// The output the flags ask for, or why they do not make sense together.
+fn output_spec(args: &BackendArgs) -> Result<OutputSpec, String> {
+    let kind = match (&args.output, &args.bootstrap_server) {
+        (Some(o), _) => o.clone(),
+        (None, Some(_)) => OutputArg::Kafka,
+        (None, None) => {
+            return Err(
+                "say where events go: --bootstrap-server HOST:PORT --topic TOPIC for \
+                 Kafka, or --output file:PATH, or --output stdout"
+                    .into(),
+            )
+        }
+    };
+    match kind {
+        OutputArg::Stdout => Ok(OutputSpec::Stdout),
+        OutputArg::File(path) => Ok(OutputSpec::File(path)),
+        OutputArg::Kafka => {
+            let Some(bootstrap) = args.bootstrap_server.clone() else {
+                return Err("--output kafka needs --bootstrap-server HOST:PORT".into());
+            };
+            let Some(topic) = args.topic.clone() else {
+                return Err("Kafka output needs --topic (a name, or a template such as \
+                     `factory.{node}`)"
+                    .into());
+            };
+            let producer: BTreeMap<String, String> = args.producer.iter().cloned().collect();
+            Ok(OutputSpec::Kafka(KafkaSinkSpec {
+                bootstrap_server: bootstrap,
+                client_id: args.client_id.clone(),
+                topic,
+                partition: args.partition.0,
+                producer,
+                connect_timeout_secs: args.connect_timeout,
+                flush_timeout_secs: args.flush_timeout,
+            }))
+        }
+    }
+}
+
+pub fn backend(args: BackendArgs) -> ExitCode {
+    let output = match output_spec(&args) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let destination = match &output {
+        OutputSpec::Kafka(k) => format!("Kafka {} topic `{}`", k.bootstrap_server, k.topic),
+        OutputSpec::File(p) => format!("file {}", p.display()),
+        OutputSpec::Stdout => "stdout".to_string(),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while draining kills the process the usual way.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone());
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
+    let config = BackendConfig {
+        listen: args.listen,
+        base_path: args.base_path.clone(),
+        output,
+        max_queued_events: args.max_queued_events,
+        max_body_bytes: args.max_body_bytes,
+    };
+    let backend = match Backend::start(config) {
+        Ok(b) => b,
+        Err(diagnostic) => {
+            eprint!("{}", diagnostic.render());
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    // Always printed (also with --quiet): scripts read the address from it when listening
+    // on port 0.
+    eprintln!(
+        "def backend: listening on {}, emitting to {destination}",
+        backend.url()
+    );
+    let mut failure = None;
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(reason) = backend.failure() {
+            failure = Some(reason);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mode = if args.drop_on_stop {
+        ShutdownMode::Drop
+    } else {
+        ShutdownMode::Drain
+    };
+    if !args.quiet && failure.is_none() {
+        let queued = backend.metrics().queued_events.load(Ordering::Relaxed);
+        let doing = if args.drop_on_stop {
+            "dropping"
+        } else {
+            "emitting"
+        };
+        eprintln!("def backend: stopping; {doing} {queued} queued events");
+    }
+    let report = backend.shutdown(mode);
+    if !args.quiet {
+        summary(&report);
+    }
+    if let Some(reason) = report.emitted.fatal.as_ref().or(failure.as_ref()) {
+        eprintln!("error: {reason}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    let undelivered = report.undelivered();
+    if undelivered > 0 {
+        eprintln!(
+            "error: {undelivered} events were not delivered{}",
+            report
+                .emitted
+                .output
+                .error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    ExitCode::SUCCESS
+}
+
+fn summary(report: &BackendReport) {
+    let e = &report.emitted;
+    eprintln!(
+        "def backend: received {} events in {} frames; emitted {} in {} frames; delivered {}, failed {}, dropped {}",
+        report.received_events,
+        report.received_frames,
+        e.emitted,
+        e.frames,
+        e.output.delivered,
+        e.output.failed,
+        report.dropped_events
+    );
+    if e.lateness.count > 0 {
+        eprintln!(
+            "def backend: lateness against deadlines: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            e.lateness.p50.as_secs_f64() * 1e3,
+            e.lateness.p99.as_secs_f64() * 1e3,
+            e.lateness.max.as_secs_f64() * 1e3
+        );
+    }
+    for (topic, n) in &e.output.destinations {
+        eprintln!("def backend:   {topic}: {n}");
+    }
+}

@@ -1,0 +1,239 @@
+//! `stream`: events in real time at the rate of the `load`, until stopped or a limit.
+//!
+//! The [`Pacer`] says how many events are due; this loop takes that many from the engine,
+//! stamps them (wall-clock timestamps with `clock: wall`, the intended emission time with
+//! `emittedAt`), hands them to the sinks, and flushes the sinks so that readers see events
+//! promptly: after every batch at low rates, at most every [`FLUSH_EVERY`] at high ones.
+//!
+//! The run ends on SIGINT/SIGTERM (the `stop` flag), when `maxEvents` events are out (exactly
+//! that many), when the `duration` is over (with exactly the events due by then), or when a
+//! finite load (non-repeating `steps`, `trace`) ends. If the sinks cannot keep up, the events
+//! still go out in order as fast as the sinks take them, and the run says how far behind it
+//! is: in the live status, in a warning when stderr is not a terminal, and in the summary.
+
+use super::{Outcome, RunOptions, Stopped};
+use crate::config::{ClockSpec, LoadSpec, SimulationSpec};
+use crate::engine::{clock, Engine};
+use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
+use crate::sink::SinkSet;
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// The longest the loop waits without looking at the stop flag.
+const NAP: Duration = Duration::from_millis(50);
+/// Sinks are flushed at least this often while events flow, and before every longer wait.
+const FLUSH_EVERY: Duration = Duration::from_millis(2);
+/// The most events handed out between two looks at the stop flag and the clock.
+const MAX_BATCH: u64 = 8192;
+/// How often the live status is redrawn.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+/// Without a terminal, a run this far behind schedule prints a warning (at most every
+/// [`WARN_EVERY`]).
+const WARN_BEHIND: Duration = Duration::from_secs(1);
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// How a stream kept to its schedule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PacingReport {
+    /// Events the schedule called for over the run (within `maxEvents` and `duration`).
+    pub target_events: u64,
+    /// Events due but not emitted when the run ended (0 unless the sinks fell behind and
+    /// the run was stopped).
+    pub behind: u64,
+    /// How long the stream ran, from its first deadline clock to its end.
+    pub elapsed: Duration,
+    /// The time the target covers: `elapsed`, but at most the `duration` (a run that fell
+    /// behind goes on past its duration to emit the events due by then).
+    pub span: Duration,
+    /// Lateness of each event's emission against its deadline.
+    pub lateness: LatenessSummary,
+}
+
+impl PacingReport {
+    /// The schedule's mean rate over the run, in events per second.
+    pub fn target_rate(&self) -> f64 {
+        self.target_events as f64 / self.span.as_secs_f64().max(1e-9)
+    }
+}
+
+/// The load a stream runs: the spec's, with a constant load replaced by `LOAD` if given.
+pub(super) fn effective_load(load: &LoadSpec, options: &RunOptions) -> LoadSpec {
+    match (load, options.load) {
+        (LoadSpec::Constant { .. }, Some(rate)) => LoadSpec::Constant { load: rate },
+        (load, _) => load.clone(),
+    }
+}
+
+pub(super) fn run(
+    engine: &mut Engine,
+    sinks: &mut SinkSet,
+    spec: &SimulationSpec,
+    load: &LoadSpec,
+    options: &RunOptions,
+    max_events: Option<u64>,
+) -> Result<(Outcome, PacingReport), Stopped> {
+    let load = effective_load(load, options);
+    let wall = spec.clock == ClockSpec::Wall;
+    let duration = options.duration_secs.or(spec.duration_secs);
+    let start = Instant::now();
+    let wall_start_ms = clock::now_ms();
+    let mut pacer = Pacer::new(Load::new(&load), start);
+    if let Some(n) = max_events {
+        pacer = pacer.limit_events(n);
+    }
+    if let Some(secs) = duration {
+        pacer = pacer.until(Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX));
+    }
+    let until = pacer.end();
+    let mut status = Status::new(options.progress, start);
+    let mut lateness = Lateness::new();
+    let mut unflushed = false;
+    let mut last_flush = start;
+    let mut interrupted = false;
+    let stopped = |events: u64, error| Stopped { events, error };
+    loop {
+        if options.stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let wake_by = (Instant::now() + NAP).min(status.next_at);
+        match pacer.wait(wake_by) {
+            Wait::Done => break,
+            Wait::Idle => {}
+            Wait::Due { count, now } => {
+                let since_start = now - start;
+                let wall_now_ms = wall_start_ms + since_start.as_millis() as i64;
+                for n in pacer.take(count.min(MAX_BATCH)) {
+                    let deadline = pacer.deadline(n).unwrap_or(since_start);
+                    lateness.record(since_start.saturating_sub(deadline));
+                    let mut event = engine.next_event();
+                    if wall {
+                        event.timestamp_ms = wall_now_ms;
+                    }
+                    if spec.emitted_at {
+                        event.emitted_at_ms = Some(wall_start_ms + deadline.as_millis() as i64);
+                    }
+                    sinks.dispatch(&event).map_err(|e| stopped(n, e))?;
+                }
+                unflushed = true;
+            }
+        }
+        let now = Instant::now();
+        if unflushed {
+            // Flush now if the next event is not imminent (we are about to sleep) or the
+            // last flush is long enough ago; otherwise let the next batch join this one.
+            let next = pacer.deadline(pacer.taken() + 1).map(|d| start + d);
+            let waiting = next.is_none_or(|t| t > now + FLUSH_EVERY);
+            if waiting || now >= last_flush + FLUSH_EVERY {
+                sinks.flush().map_err(|e| stopped(pacer.taken(), e))?;
+                unflushed = false;
+                last_flush = now;
+            }
+        }
+        if now >= status.next_at {
+            status.update(now, &mut pacer, sinks);
+        }
+    }
+    drop(status);
+    let end = Instant::now();
+    let target_events = pacer.due_total(end).max(pacer.taken());
+    let report = PacingReport {
+        target_events,
+        behind: target_events - pacer.taken(),
+        elapsed: end - start,
+        span: until.map_or(end - start, |u| u.min(end - start)),
+        lateness: lateness.summary(),
+    };
+    Ok((
+        Outcome {
+            events: pacer.taken(),
+            interrupted,
+        },
+        report,
+    ))
+}
+
+/// The live status line (on a terminal) or the falling-behind warning (elsewhere).
+struct Status {
+    bar: Option<indicatif::ProgressBar>,
+    /// Warn in plain lines when stderr is not a terminal.
+    warn: bool,
+    next_at: Instant,
+    last_at: Instant,
+    last_taken: u64,
+    last_due: u64,
+    last_warning: Option<Instant>,
+}
+
+impl Status {
+    fn new(progress: bool, start: Instant) -> Status {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (progress && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        });
+        Status {
+            bar,
+            warn: progress && !terminal,
+            next_at: start + STATUS_EVERY,
+            last_at: start,
+            last_taken: 0,
+            last_due: 0,
+            last_warning: None,
+        }
+    }
+
+    fn update(&mut self, now: Instant, pacer: &mut Pacer<Load>, sinks: &SinkSet) {
+        self.next_at = now + STATUS_EVERY;
+        let taken = pacer.taken();
+        let due = pacer.due_total(now);
+        let behind = due.saturating_sub(taken);
+        let lag = if behind > 0 {
+            pacer
+                .deadline(taken + 1)
+                .map(|d| (now - pacer.start()).saturating_sub(d))
+                .unwrap_or_default()
+        } else {
+            Duration::ZERO
+        };
+        let secs = (now - self.last_at).as_secs_f64().max(1e-9);
+        let target_rate = (due - self.last_due.min(due)) as f64 / secs;
+        let achieved_rate = (taken - self.last_taken) as f64 / secs;
+        (self.last_at, self.last_taken, self.last_due) = (now, taken, due);
+        if let Some(bar) = &self.bar {
+            let per_sink: Vec<String> = sinks
+                .counts()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect();
+            bar.set_message(format!(
+                "target {target_rate:.0}/s, achieved {achieved_rate:.0}/s, {taken} events, behind {behind} ({:.2} s); sinks: {}",
+                lag.as_secs_f64(),
+                if per_sink.is_empty() { "none".to_string() } else { per_sink.join(", ") }
+            ));
+            bar.tick();
+        } else if self.warn
+            && lag >= WARN_BEHIND
+            && self.last_warning.is_none_or(|t| now >= t + WARN_EVERY)
+        {
+            self.last_warning = Some(now);
+            eprintln!(
+                "def: warning: {behind} events ({:.1} s) behind schedule; the sinks take {achieved_rate:.0} events/s of {target_rate:.0}/s",
+                lag.as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Clears the status line however the loop ends, so the summary starts on a clean line.
+impl Drop for Status {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! The load backend end to end: `def backend` (the binary) on a free loopback port, fed by
+//! `def run` with a `loadTest` simulation and the `http` sink, emitting into a file or into the
+//! real broker; and the HTTP API's answers to bad, oversized, overflowing and random requests.
+//!
+//! The Kafka tests need the broker of `scripts/broker.sh start` (`DEF_KAFKA_BOOTSTRAP`, default
+//! `127.0.0.1:19092`); without it they FAIL saying how to start one, unless `DEF_KAFKA_SKIP=1`.
+//! Records are read by assigning partitions (Tansu does not complete consumer-group joins).
+
+use assert_cmd::Command as AssertCommand;
+use def::backend::output::OutputSpec;
+use def::backend::{Backend, BackendConfig, ShutdownMode};
+use futures_executor::block_on;
+use proptest::prelude::*;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:19092";
+const NODES: [&str; 7] = [
+    "GoodsDelivery",
+    "MaterialPreparation",
+    "AssemblyLineSetup",
+    "Assembling",
+    "QualityControl",
+    "Packaging",
+    "Shipping",
+];
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// The broker's address, `None` if asked to skip; panics with how to start one otherwise.
+fn broker() -> Option<String> {
+    let address = std::env::var("DEF_KAFKA_BOOTSTRAP").unwrap_or(DEFAULT_BOOTSTRAP.to_string());
+    let answers = address
+        .to_socket_addrs()
+        .map(|mut a| a.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok()))
+        .unwrap_or(false);
+    if answers {
+        return Some(address);
+    }
+    if std::env::var("DEF_KAFKA_SKIP").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: no Kafka broker at {address} and DEF_KAFKA_SKIP=1");
+        return None;
+    }
+    panic!(
+        "no Kafka broker answers at {address}: run `scripts/broker.sh start` (or point \
+         DEF_KAFKA_BOOTSTRAP at a broker), or set DEF_KAFKA_SKIP=1 to skip the Kafka tests"
+    );
+}
+
+/// `def backend` running as a child process.
+struct BackendProcess {
+    child: Child,
+    url: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl BackendProcess {
+    /// Starts `def backend --listen 127.0.0.1:0 <args>` and reads its URL from stderr.
+    fn start(args: &[&str]) -> BackendProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_def"))
+            .args(["backend", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("def backend starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .map(|u| u.trim_end_matches(',').to_string())
+            .unwrap_or_else(|| panic!("no URL in the backend's first line: {first}"));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        BackendProcess { child, url, stderr }
+    }
+
+    /// `http://127.0.0.1:PORT` without the base path.
+    fn root(&self) -> String {
+        let rest = &self.url["http://".len()..];
+        format!("http://{}", &rest[..rest.find('/').unwrap_or(rest.len())])
+    }
+
+    fn metric(&self, name: &str) -> f64 {
+        metric(&self.root(), name)
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns (success, stderr).
+    fn terminate(mut self) -> (bool, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the backend did not end within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let stderr = self.stderr.lock().unwrap().clone();
+        (status.success(), stderr)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// POSTs `body` and returns (status, Retry-After, body text).
+fn post(url: &str, body: &[u8]) -> (u16, Option<String>, String) {
+    let mut response = agent().post(url).send(body).expect("the backend answers");
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (response.status().as_u16(), retry, text)
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut response = agent().get(url).call().expect("the backend answers");
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (response.status().as_u16(), text)
+}
+
+fn metric(root: &str, name: &str) -> f64 {
+    let (_, text) = get(&format!("{root}/metrics"));
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("def_backend_{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+}
+
+/// The reference datasources, the test's loadTest simulation, an http sink to `url`, and a
+/// file sink `generated.jsonl` over the same datasources (what the generator made, in order).
+fn write_config(dir: &Path, url: &str) {
+    let refs = format!("[{}]", NODES.map(|n| format!("\"{n}\"")).join(", "));
+    let sinks = format!(
+        "kind: sink\nname: http-sink\nspec:\n  type: http\n  timeframe: 1000\n  url: \"{url}\"\n  \
+         dataSourceRefs: {refs}\n---\n\
+         kind: sink\nname: file-sink\nspec:\n  type: file\n  path: \"{}\"\n  dataSourceRefs: {refs}\n",
+        dir.join("generated.jsonl").display()
+    );
+    std::fs::write(dir.join("sinks.yaml"), sinks).unwrap();
+}
+
+/// Runs the short load test (1000 events in 5 frames) into the backend at `url`.
+fn run_load_test(dir: &Path, url: &str) {
+    write_config(dir, url);
+    let output = AssertCommand::cargo_bin("def")
+        .unwrap()
+        .args(["run", "--seed", "11"])
+        .arg(fixture("reference/datasource/assemblyline"))
+        .arg(fixture("backend/loadtest.yaml"))
+        .arg(dir.join("sinks.yaml"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "def run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn caseid(line: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+    value["caseid"].as_str().unwrap().to_string()
+}
+
+/// Waits until the backend has emitted `n` events (bounded).
+fn wait_emitted(backend: &BackendProcess, n: f64, within: Duration) {
+    let deadline = Instant::now() + within;
+    while backend.metric("emitted_events_total") < n {
+        assert!(
+            Instant::now() < deadline,
+            "not all {n} events emitted in {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Without a broker: every event the generator made reaches the file, once, in the order it
+/// was made (one emitter, frames in order), byte for byte; SIGTERM then exits 0.
+#[test]
+fn load_test_into_a_file_arrives_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emitted.jsonl");
+    let backend = BackendProcess::start(&["--output", &format!("file:{}", out.display())]);
+    run_load_test(dir.path(), &backend.url);
+    assert_eq!(backend.metric("received_events_total"), 1000.0);
+    assert_eq!(backend.metric("received_frames_total"), 5.0);
+    wait_emitted(&backend, 1000.0, Duration::from_secs(30));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "the backend failed: {stderr}");
+    assert!(stderr.contains("emitted 1000 in 5 frames"), "{stderr}");
+    let generated = lines(&dir.path().join("generated.jsonl"));
+    assert_eq!(generated.len(), 1000);
+    assert_eq!(lines(&out), generated);
+}
+
+/// SIGTERM before `/start`: by default the queue is drained (emitted, paced), with
+/// `--drop-on-stop` it is dropped and the count reported. Frames of 10 ms keep it short.
+#[test]
+fn sigterm_drains_the_queue_or_drops_it_on_request() {
+    for drop_on_stop in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("emitted.jsonl");
+        let output = format!("file:{}", out.display());
+        let mut args = vec!["--output", output.as_str()];
+        if drop_on_stop {
+            args.push("--drop-on-stop");
+        }
+        let backend = BackendProcess::start(&args);
+        let body = br#"{"duration": 10000, "events": [{"caseid":"case_1"},{"caseid":"case_2"},{"caseid":"case_1"}]}"#;
+        for _ in 0..4 {
+            assert_eq!(post(&format!("{}/register", backend.url), body).0, 200);
+        }
+        let (ok, stderr) = backend.terminate();
+        assert!(ok, "{stderr}");
+        let emitted = lines(&out);
+        if drop_on_stop {
+            assert!(emitted.is_empty());
+            assert!(stderr.contains("dropping 12 queued events"), "{stderr}");
+            assert!(stderr.contains("dropped 12"), "{stderr}");
+        } else {
+            assert_eq!(emitted.len(), 12);
+            assert_eq!(emitted[2], r#"{"caseid":"case_1"}"#);
+            assert!(stderr.contains("dropped 0"), "{stderr}");
+        }
+    }
+}
+
+/// Bad requests get their status and reason, and the backend keeps serving.
+#[test]
+fn bad_requests_are_answered_and_the_backend_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = format!("file:{}", dir.path().join("e.jsonl").display());
+    let backend = BackendProcess::start(&[
+        "--output",
+        &out,
+        "--max-queued-events",
+        "100",
+        "--max-body-bytes",
+        "20000",
+    ]);
+    let register = format!("{}/register", backend.url);
+    let frame = |n: usize| {
+        let events: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"caseid":"case_{i}"}}"#))
+            .collect();
+        format!(
+            r#"{{"duration": 1000000, "events": [{}]}}"#,
+            events.join(",")
+        )
+    };
+
+    let (status, _, text) = post(&register, b"{\"duration\": 1000, \"events\": [");
+    assert_eq!(status, 400);
+    assert!(text.contains("not a frame"), "{text}");
+    let (status, _, text) = post(&register, br#"{"duration": "soon", "events": []}"#);
+    assert_eq!(status, 400);
+    assert!(text.contains("invalid type"), "{text}");
+    let (status, _, text) = post(&register, br#"{"duration": 5, "events": [1, 2]}"#);
+    assert_eq!(status, 400);
+    assert!(text.contains("event 0 is not an event object"), "{text}");
+
+    let (status, _, _) = post(&register, &vec![b' '; 20_001]);
+    assert_eq!(status, 413);
+    let (status, _, text) = post(&register, frame(101).as_bytes());
+    assert_eq!(status, 413);
+    assert!(text.contains("101 events"), "{text}");
+
+    // Not started: the queue fills up to 100 events, then 429 with Retry-After.
+    assert_eq!(post(&register, frame(60).as_bytes()).0, 200);
+    assert_eq!(post(&register, frame(40).as_bytes()).0, 200);
+    let (status, retry, text) = post(&register, frame(1).as_bytes());
+    assert_eq!(status, 429);
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert!(text.contains("queue is full"), "{text}");
+
+    let (status, text) = get(&format!("{}/nowhere", backend.root()));
+    assert_eq!(status, 404);
+    assert!(text.contains("/loadgenerator/register"), "{text}");
+    assert_eq!(
+        post(
+            &format!("{}/loadgenerator/registerx", backend.root()),
+            b"{}"
+        )
+        .0,
+        404
+    );
+
+    assert_eq!(
+        get(&format!("{}/health", backend.root())),
+        (200, "ok\n".into())
+    );
+    assert_eq!(backend.metric("queued_events"), 100.0);
+    assert_eq!(backend.metric("received_frames_total"), 2.0);
+    let (_, metrics) = get(&format!("{}/metrics", backend.root()));
+    for line in [
+        "def_backend_rejected_requests_total{code=\"400\"} 3",
+        "def_backend_rejected_requests_total{code=\"413\"} 2",
+        "def_backend_rejected_requests_total{code=\"429\"} 1",
+        "def_backend_rejected_requests_total{code=\"404\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} not in\n{metrics}");
+    }
+    // /stop drops the queue and says how much.
+    let (status, _, text) = post(&format!("{}/stop", backend.url), b"");
+    assert_eq!(status, 200);
+    assert_eq!(text, r#"{"dropped_events":100,"dropped_frames":2}"#);
+    assert_eq!(post(&register, frame(1).as_bytes()).0, 200);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// A generator whose backend is not there fails with exit 1 and says so (after its bounded
+/// retry time of 10 s).
+#[test]
+fn an_unreachable_backend_is_a_clear_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!("http://127.0.0.1:{port}/loadgenerator"),
+    );
+    let output = AssertCommand::cargo_bin("def")
+        .unwrap()
+        .args(["run", "--seed", "1"])
+        .arg(fixture("reference/datasource/assemblyline"))
+        .arg(fixture("backend/loadtest.yaml"))
+        .arg(dir.path().join("sinks.yaml"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no answer from the load backend"),
+        "{stderr}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random bodies (bytes, and JSON-like text built from the frame's own pieces) never take
+    /// the backend down: each gets a 2xx/4xx answer and `/health` stays ok.
+    #[test]
+    fn random_register_bodies_never_crash_the_backend(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                Just("{"), Just("}"), Just("["), Just("]"), Just(","), Just(":"),
+                Just("\"duration\""), Just("\"events\""), Just("\"caseid\""), Just("\"case_1\""),
+                Just("-1"), Just("1e400"), Just("18446744073709551616"), Just("0"),
+                Just("null"), Just("\"\\ud800\""), Just("true"),
+            ],
+            0..40,
+        ),
+    ) {
+        let backend = shared_backend();
+        let url = format!("{}/register", backend.url());
+        for body in [bytes, pieces.concat().into_bytes()] {
+            let (status, _, _) = post(&url, &body);
+            prop_assert!(status == 200 || status == 400 || status == 413 || status == 429, "status {}", status);
+        }
+        prop_assert_eq!(get(&format!("http://{}/health", backend.address())).0, 200);
+    }
+}
+
+/// One in-process backend for all proptest cases (stdout would mix into the test output, so
+/// a file in the temp folder).
+fn shared_backend() -> &'static Backend {
+    static BACKEND: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
+    BACKEND.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("def-backend-fuzz-{}.jsonl", std::process::id()));
+        Backend::start(BackendConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            base_path: "/loadgenerator".into(),
+            output: OutputSpec::File(path),
+            max_queued_events: 1000,
+            max_body_bytes: 1 << 20,
+        })
+        .expect("an in-process backend")
+    })
+}
+
+/// The in-process backend's shutdown report counts what it got (no broker needed).
+#[test]
+fn an_in_process_backend_reports_and_drains() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.jsonl");
+    let backend = Backend::start(BackendConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        base_path: "/".into(),
+        output: OutputSpec::File(path.clone()),
+        max_queued_events: 100,
+        max_body_bytes: 1 << 20,
+    })
+    .unwrap();
+    let body = br#"{"duration": 0, "events": [{"caseid":"case_7","n":1},{"n":2}]}"#;
+    assert_eq!(post(&format!("{}/register", backend.url()), body).0, 200);
+    let report = backend.shutdown(ShutdownMode::Drain);
+    assert_eq!(report.received_events, 2);
+    assert_eq!(report.emitted.emitted, 2);
+    assert_eq!(report.emitted.output.delivered, 2);
+    assert_eq!(report.undelivered(), 0);
+    assert_eq!(lines(&path), [r#"{"caseid":"case_7","n":1}"#, r#"{"n":2}"#]);
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("deftest.backend.{name}.{}.{nanos}", std::process::id())
+}
+
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("an admin client");
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = block_on(admin.create_topics([&new], &options)).expect("CreateTopics answered");
+    for result in results {
+        result.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
+struct Record {
+    key: String,
+    value: String,
+    timestamp_ms: i64,
+}
+
+/// Reads `topic` by assigning all partitions from the beginning, until `expected` records
+/// came and then none for 1.5 s (so a duplicate would be seen too).
+fn consume(bootstrap: &str, topic: &str, expected: usize) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "def-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let partitions = metadata.topics()[0].partitions().len() as i32;
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut records = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = Instant::now();
+    while records.len() < expected || last.elapsed() < Duration::from_millis(1500) {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {expected} records",
+            records.len()
+        );
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                last = Instant::now();
+                records.push(Record {
+                    key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
+                    value: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
+                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
+                });
+            }
+            Some(Err(e)) => panic!("consuming {topic}: {e}"),
+            None => {}
+        }
+    }
+    records
+}
+
+/// `def run` (loadTest, 5 frames × 200 events × 1 s) → `def backend` → the broker: exactly the
+/// generated events arrive, keyed by case id, each case in order; and they are paced: every
+/// 1-second frame window holds 200 ± 10% records by their Kafka timestamps (1 ms resolution,
+/// a shared machine), every 250 ms quarter 50 ± 20%, and the whole span is 5 s ± 0.3 s.
+#[test]
+fn load_test_into_kafka_is_exact_ordered_per_case_and_paced() {
+    let Some(bootstrap) = broker() else { return };
+    let topic = unique("paced");
+    create_topic(&bootstrap, &topic, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--bootstrap-server",
+        &bootstrap,
+        "--topic",
+        &topic,
+        "--partition",
+        "case:3",
+        "--producer",
+        "linger.ms=1",
+    ]);
+    run_load_test(dir.path(), &backend.url);
+    wait_emitted(&backend, 1000.0, Duration::from_secs(30));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "the backend failed: {stderr}");
+    assert!(stderr.contains("delivered 1000, failed 0"), "{stderr}");
+
+    let records = consume(&bootstrap, &topic, 1000);
+    assert_eq!(records.len(), 1000);
+    let generated = lines(&dir.path().join("generated.jsonl"));
+    let mut want: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in &generated {
+        want.entry(caseid(line)).or_default().push(line.clone());
+    }
+    let mut got: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    for r in &records {
+        assert_eq!(caseid(&r.value), r.key, "key = case id");
+        got.entry(r.key.clone())
+            .or_default()
+            .push((r.timestamp_ms, r.value.clone()));
+    }
+    // One case lives in one partition, so its records come in offset order = emission order.
+    let got: BTreeMap<String, Vec<String>> = got
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(_, s)| s).collect()))
+        .collect();
+    assert_eq!(got, want);
+
+    let mut stamps: Vec<i64> = records.iter().map(|r| r.timestamp_ms).collect();
+    stamps.sort_unstable();
+    // Frame k's events are due at start + k s + (j / 200) s for j = 1..=200: the first at 5 ms.
+    let start = stamps[0] - 5;
+    let span = (stamps[999] - stamps[0]) as f64 / 1000.0;
+    assert!(
+        (4.7..=5.3).contains(&span),
+        "span {span} s, want 4.995 s ± 0.3"
+    );
+    for frame in 0..5 {
+        let window = |from: i64, to: i64| stamps.iter().filter(|&&t| t > from && t <= to).count();
+        let n = window(start + frame * 1000, start + (frame + 1) * 1000);
+        assert!(
+            (180..=220).contains(&n),
+            "frame {frame}: {n} records, want 200 ± 10%"
+        );
+        for q in 0..4 {
+            let from = start + frame * 1000 + q * 250;
+            let n = window(from, from + 250);
+            assert!(
+                (40..=60).contains(&n),
+                "frame {frame} quarter {q}: {n}, want 50 ± 20%"
+            );
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The Kafka sink against a real broker: events go through the `def` binary into Kafka and are
+//! read back by assigning every partition (Tansu, the test broker, does not complete consumer
+//! group joins, and assignment reads exactly what is stored anyway).
+//!
+//! The broker: `scripts/broker.sh start` (which `.ci/run` does). `DEF_KAFKA_BOOTSTRAP` says
+//! where it listens (default `127.0.0.1:19092`). With no broker these tests FAIL, saying how
+//! to start one, unless `DEF_KAFKA_SKIP=1` asks to skip them.
+//!
+//! Each test uses topics named after the process and the time, so tests can share a broker and
+//! be run again against it. Every run also writes the same events to a file sink: the events
+//! read back from Kafka are compared with that file, event by event.
+
+use assert_cmd::Command;
+use def::sink::kafka::case_partition;
+use futures_executor::block_on;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:19092";
+/// How long no further record must come before a topic counts as read to its end.
+const QUIET: Duration = Duration::from_millis(1500);
+const NODES: [&str; 7] = [
+    "GoodsDelivery",
+    "MaterialPreparation",
+    "AssemblyLineSetup",
+    "Assembling",
+    "QualityControl",
+    "Packaging",
+    "Shipping",
+];
+
+/// The broker's address, or `None` if the tests were asked to skip; panics if there is no
+/// broker and nobody asked to skip.
+fn broker() -> Option<String> {
+    let address = std::env::var("DEF_KAFKA_BOOTSTRAP").unwrap_or(DEFAULT_BOOTSTRAP.to_string());
+    let answers = address
+        .to_socket_addrs()
+        .map(|mut addrs| {
+            addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok())
+        })
+        .unwrap_or(false);
+    if answers {
+        return Some(address);
+    }
+    if std::env::var("DEF_KAFKA_SKIP").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: no Kafka broker at {address} and DEF_KAFKA_SKIP=1");
+        return None;
+    }
+    panic!(
+        "no Kafka broker answers at {address}: run `scripts/broker.sh start` (or point \
+         DEF_KAFKA_BOOTSTRAP at a broker), or set DEF_KAFKA_SKIP=1 to skip the Kafka tests"
+    );
+}
+
+/// A topic-name prefix no other test or earlier run has used on this broker.
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("deftest.{name}.{}.{nanos}", std::process::id())
+}
+
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("an admin client");
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = block_on(admin.create_topics([&new], &options)).expect("CreateTopics answered");
+    for result in results {
+        result.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
+    }
+}
+
+/// The bundled example's datasources and simulation, without its console sink.
+fn chain_yaml() -> String {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/assembly-line.yaml"),
+    )
+    .expect("the bundled example");
+    example
+        .split("\n---\n")
+        .filter(|doc| !doc.contains("kind: sink"))
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+/// Writes the config (datasources, a Kafka sink with `kafka_extra` lines, and a file sink
+/// `events.jsonl` over the same datasources) into `dir`.
+fn write_config(dir: &Path, bootstrap: &str, topic: &str, kafka_extra: &str) {
+    std::fs::write(dir.join("chain.yaml"), chain_yaml()).unwrap();
+    let refs = format!("[{}]", NODES.map(|n| format!("\"{n}\"")).join(", "));
+    let sinks = format!(
+        "kind: sink\nname: kafka-sink\nspec:\n  type: kafka\n  bootstrapServer: \"{bootstrap}\"\n  \
+         topic: \"{topic}\"\n{kafka_extra}  dataSourceRefs: {refs}\n---\n\
+         kind: sink\nname: file-sink\nspec:\n  type: file\n  path: \"{}\"\n  dataSourceRefs: {refs}\n",
+        dir.join("events.jsonl").display()
+    );
+    std::fs::write(dir.join("sinks.yaml"), sinks).unwrap();
+}
+
+/// Runs `def run` on the config in `dir` and returns its stderr.
+fn run_def(dir: &Path, steps: u64) -> String {
+    let output = Command::cargo_bin("def")
+        .unwrap()
+        .args(["run", "--seed", "7", "--steps", &steps.to_string()])
+        .arg(dir)
+        .timeout(Duration::from_secs(180))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "def run failed: {stderr}");
+    stderr
+}
+
+/// The file sink's events, one JSON text per line.
+fn file_events(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+struct Record {
+    partition: i32,
+    key: String,
+    value: String,
+}
+
+/// Reads the records of `topic` by assigning all its partitions from the beginning: until
+/// `expected` have come, then on until none has come for [`QUIET`], so that a record too many
+/// (a duplicate) would be read as well. Records are in offset order per partition.
+///
+/// Why not read up to the high watermarks: Tansu 0.6 reports each partition's high watermark
+/// at the start of its last batch, not after it, so they undercount.
+fn consume(bootstrap: &str, topic: &str, expected: usize) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        // librdkafka wants a group id even to assign; with assignment and no commits it
+        // never joins the group.
+        .set("group.id", "def-tests")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+        .expect("a consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let partitions = metadata.topics()[0].partitions().len() as i32;
+    assert!(partitions > 0, "topic {topic} has no partitions");
+    let mut assignment = TopicPartitionList::new();
+    for p in 0..partitions {
+        assignment
+            .add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut records = Vec::with_capacity(expected);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = Instant::now();
+    while records.len() < expected || last.elapsed() < QUIET {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {expected} records of {topic} in 120 s",
+            records.len()
+        );
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                last = Instant::now();
+                records.push(Record {
+                    partition: m.partition(),
+                    key: String::from_utf8(m.key().unwrap_or_default().to_vec()).unwrap(),
+                    value: String::from_utf8(m.payload().unwrap_or_default().to_vec()).unwrap(),
+                })
+            }
+            Some(Err(e)) => panic!("consuming {topic}: {e}"),
+            None => {}
+        }
+    }
+    records
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// 100,000 events through `def run`: exactly the events of the file sink arrive, each once,
+/// keyed by their case id.
+#[test]
+fn hundred_thousand_events_arrive_exactly_once() {
+    let Some(bootstrap) = broker() else { return };
+    let topic = unique("exact");
+    create_topic(&bootstrap, &topic, 3);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &bootstrap, &topic, "");
+    run_def(dir.path(), 100_000);
+
+    let records = consume(&bootstrap, &topic, 100_000);
+    assert_eq!(records.len(), 100_000);
+    for r in &records {
+        assert_eq!(json(&r.value)["caseid"], r.key.as_str(), "key = case id");
+    }
+    let mut from_kafka: Vec<&str> = records.iter().map(|r| r.value.as_str()).collect();
+    let mut from_file = file_events(dir.path());
+    assert_eq!(from_file.len(), 100_000);
+    from_kafka.sort_unstable();
+    from_file.sort_unstable();
+    assert!(
+        from_kafka
+            .iter()
+            .zip(&from_file)
+            .all(|(k, f)| *k == f.as_str()),
+        "the events in Kafka differ from the events in the file"
+    );
+}
+
+/// `{type: case, partitionCount: 4}`: every case lies in one partition, the one
+/// `case_partition` names, and its events are there in the order def emitted them
+/// (timestamp order).
+#[test]
+fn case_partitioning_keeps_each_case_in_one_partition_in_order() {
+    let Some(bootstrap) = broker() else { return };
+    let topic = unique("cases");
+    create_topic(&bootstrap, &topic, 4);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &bootstrap,
+        &topic,
+        "  partition: {type: case, partitionCount: 4}\n",
+    );
+    run_def(dir.path(), 20_000);
+
+    let records = consume(&bootstrap, &topic, 20_000);
+    assert_eq!(records.len(), 20_000);
+    let mut by_case: BTreeMap<String, (BTreeSet<i32>, Vec<String>)> = BTreeMap::new();
+    for r in &records {
+        let entry = by_case.entry(r.key.clone()).or_default();
+        entry.0.insert(r.partition);
+        entry.1.push(r.value.clone());
+    }
+    let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in file_events(dir.path()) {
+        let case = json(&line)["caseid"].as_str().unwrap().to_string();
+        expected.entry(case).or_default().push(line);
+    }
+    assert_eq!(by_case.len(), expected.len());
+    assert!(by_case.len() > 100, "only {} cases", by_case.len());
+    let mut used = BTreeSet::new();
+    for (case, (partitions, events)) in &by_case {
+        assert_eq!(
+            partitions.len(),
+            1,
+            "{case} is in partitions {partitions:?}"
+        );
+        let p = *partitions.first().unwrap();
+        assert_eq!(p, case_partition(case.as_bytes(), 4), "{case}");
+        used.insert(p);
+        assert_eq!(events, &expected[case], "{case}: order in its partition");
+        let stamps: Vec<String> = events
+            .iter()
+            .map(|e| json(e)["timestamp"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            stamps.windows(2).all(|w| w[0] <= w[1]),
+            "{case}: {stamps:?}"
+        );
+    }
+    assert_eq!(used.len(), 4, "cases spread over all 4 partitions");
+}
+
+/// `topic: "<prefix>.{node}"`: each datasource's events, and only those, in its own topic
+/// (created by the broker on first use).
+#[test]
+fn a_topic_template_routes_each_datasource_to_its_own_topic() {
+    let Some(bootstrap) = broker() else { return };
+    let prefix = unique("nodes");
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &bootstrap, &format!("{prefix}.{{node}}"), "");
+    run_def(dir.path(), 10_000);
+
+    let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
+    for line in file_events(dir.path()) {
+        *per_node
+            .entry(json(&line)["node"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let mut total = 0;
+    for node in NODES {
+        let expected = per_node.get(node).copied().unwrap_or(0);
+        let records = consume(&bootstrap, &format!("{prefix}.{node}"), expected);
+        assert!(
+            records.iter().all(|r| json(&r.value)["node"] == node),
+            "topic {prefix}.{node} holds another datasource's events"
+        );
+        assert_eq!(
+            records.len(),
+            per_node.get(node).copied().unwrap_or(0),
+            "{node}"
+        );
+        total += records.len();
+    }
+    assert_eq!(total, 10_000);
+}
+
+/// A closed port: `def run` exits non-zero within a few seconds, saying the broker did not
+/// answer and how to fix it. Needs no broker.
+#[test]
+fn an_unreachable_broker_fails_quickly_with_a_clear_message() {
+    // A port that was just free: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &bootstrap, "events", "  connectTimeout: 2\n");
+    let started = Instant::now();
+    let output = Command::cargo_bin("def")
+        .unwrap()
+        .args(["run", "--seed", "7", "--steps", "1000"])
+        .arg(dir.path())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no answer from the Kafka broker at `{bootstrap}` within 2.0 s"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scripts/broker.sh start"), "{stderr}");
+    // connectTimeout is 2 s; a wide margin for a busy machine, but not a hang.
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
