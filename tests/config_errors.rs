@@ -251,3 +251,21 @@ fn directories_load_in_sorted_order_and_only_yaml() {
     let names: Vec<&str> = set.sinks.iter().map(|s| s.name.value.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+#[test]
+fn a_load_test_timeframe_that_disagrees_with_the_http_sink_is_warned_about() {
+    let mut set = ConfigSet::new();
+    set.add_directory("tests/fixtures/reference/datasource/assemblyline");
+    set.add_file("tests/fixtures/reference/sink/loadtest-sink.yaml");
+    set.add_str(
+        "sim.yaml",
+        "kind: simulation\nname: lt\nspec: {type: loadTest, timeframe: 500, load: {loadBehavior: constant, load: 10}}\n",
+    );
+    let diags = set.validate();
+    let found: Vec<_> = diags
+        .warnings()
+        .filter(|d| d.message.contains("1000 ms timeframes"))
+        .collect();
+    assert_eq!(found.len(), 1, "{}", diags.render());
+    assert!(found[0].message.contains("`timeframe: 500`"));
+}

@@ -287,7 +287,7 @@ fn a_topic_template_routes_each_datasource_to_its_own_topic() {
     let prefix = unique("nodes");
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &bootstrap, &format!("{prefix}.{{node}}"), "");
-    run_def(dir.path(), 10_000);
+    let summary = run_def(dir.path(), 10_000);
 
     let mut per_node: BTreeMap<String, usize> = BTreeMap::new();
     for line in file_events(dir.path()) {
@@ -309,6 +309,13 @@ fn a_topic_template_routes_each_datasource_to_its_own_topic() {
             "{node}"
         );
         total += records.len();
+        // The summary reports what was delivered to each topic.
+        if expected > 0 {
+            assert!(
+                summary.contains(&format!("{prefix}.{node} {expected}")),
+                "no per-topic count for {node} in: {summary}"
+            );
+        }
     }
     assert_eq!(total, 10_000);
 }

@@ -205,6 +205,23 @@ fn summary(report: &RunReport) {
             per_sink.join(", ")
         }
     );
+    for sink in report
+        .sinks
+        .iter()
+        .filter(|s| !s.delivery.destinations.is_empty())
+    {
+        let counts: Vec<String> = sink
+            .delivery
+            .destinations
+            .iter()
+            .map(|(topic, n)| format!("{topic} {n}"))
+            .collect();
+        eprintln!(
+            "def: {} delivered per topic: {}",
+            sink.name,
+            counts.join(", ")
+        );
+    }
     if let Some(pacing) = &report.pacing {
         stream_summary(report, pacing);
     }

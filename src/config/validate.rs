@@ -4,7 +4,7 @@
 //! [`super::extract`]. What is left needs every document at once.
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
-use super::spec::{Document, END, START};
+use super::spec::{Document, SimulationKind, SinkKind, END, START};
 use super::ConfigSet;
 use std::collections::{BTreeSet, HashMap};
 
@@ -137,6 +137,28 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
             );
         }
     }
+    // The frame duration the backend hears comes from the http sink; a loadTest simulation's
+    // own `timeframe` (the original has both) should agree with it.
+    for sim in &set.simulations {
+        let SimulationKind::LoadTest { timeframe_ms, .. } = sim.spec.kind.value else {
+            continue;
+        };
+        for sink in &set.sinks {
+            if let SinkKind::Http(http) = &sink.spec.kind.value {
+                if http.timeframe_ms != timeframe_ms {
+                    diags.push(
+                        Diagnostic::warning(format!(
+                            "sink `{}` sends {} ms timeframes but simulation `{}` says `timeframe: {timeframe_ms}`",
+                            sink.name.value, http.timeframe_ms, sim.name.value
+                        ))
+                        .at(&sink.spec.kind.place)
+                        .help("frames last the sink's `timeframe`; give both the same value"),
+                    );
+                }
+            }
+        }
+    }
+
     for ds in &set.datasources {
         let node = ds.spec.name.value.as_str();
         if node == START || referenced.contains(node) || referenced.contains(ds.name.value.as_str())

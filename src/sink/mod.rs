@@ -170,13 +170,15 @@ impl SinkSet {
                 SinkKind::Http(http) => {
                     Box::new(HttpSink::new(&name, http, options.timestamp_format))
                 }
-                other => {
+                SinkKind::Ui => {
                     return Err(Diagnostic::error(format!(
-                        "sink `{name}` has type `{}`, which this build of def cannot run yet",
-                        other.type_name()
+                        "sink `{name}` has type `ui`, which this build of def cannot run yet"
                     ))
                     .at(&spec.kind.place)
-                    .help("use a console, file, blackhole, memory or kafka sink for now"))
+                    .help(
+                        "the live view is planned; for now watch a `console` sink, \
+                         or a `file` sink with `tail -f`",
+                    ))
                 }
             };
             sinks.push(NamedSink {
