@@ -6,34 +6,19 @@
 //! `127.0.0.1:19092`); without it they FAIL saying how to start one, unless `DEF_KAFKA_SKIP=1`.
 //! Records are read by assigning partitions (Tansu does not complete consumer-group joins).
 
+mod common;
+
 use assert_cmd::Command as AssertCommand;
+use common::{broker, consume, create_topic, unique, NODES};
 use def::backend::output::OutputSpec;
 use def::backend::{Backend, BackendConfig, ShutdownMode};
-use futures_executor::block_on;
 use proptest::prelude::*;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:19092";
-const NODES: [&str; 7] = [
-    "GoodsDelivery",
-    "MaterialPreparation",
-    "AssemblyLineSetup",
-    "Assembling",
-    "QualityControl",
-    "Packaging",
-    "Shipping",
-];
+use std::time::{Duration, Instant};
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,25 +27,6 @@ fn fixture(path: &str) -> PathBuf {
 }
 
 /// The broker's address, `None` if asked to skip; panics with how to start one otherwise.
-fn broker() -> Option<String> {
-    let address = std::env::var("DEF_KAFKA_BOOTSTRAP").unwrap_or(DEFAULT_BOOTSTRAP.to_string());
-    let answers = address
-        .to_socket_addrs()
-        .map(|mut a| a.any(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok()))
-        .unwrap_or(false);
-    if answers {
-        return Some(address);
-    }
-    if std::env::var("DEF_KAFKA_SKIP").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: no Kafka broker at {address} and DEF_KAFKA_SKIP=1");
-        return None;
-    }
-    panic!(
-        "no Kafka broker answers at {address}: run `scripts/broker.sh start` (or point \
-         DEF_KAFKA_BOOTSTRAP at a broker), or set DEF_KAFKA_SKIP=1 to skip the Kafka tests"
-    );
-}
-
 /// `def backend` running as a child process.
 struct BackendProcess {
     child: Child,
@@ -454,78 +420,6 @@ fn an_in_process_backend_reports_and_drains() {
     assert_eq!(report.emitted.output.delivered, 2);
     assert_eq!(report.undelivered(), 0);
     assert_eq!(lines(&path), [r#"{"caseid":"case_7","n":1}"#, r#"{"n":2}"#]);
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("deftest.backend.{name}.{}.{nanos}", std::process::id())
-}
-
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("an admin client");
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = block_on(admin.create_topics([&new], &options)).expect("CreateTopics answered");
-    for result in results {
-        result.unwrap_or_else(|(t, e)| panic!("creating topic {t}: {e}"));
-    }
-}
-
-struct Record {
-    key: String,
-    value: String,
-    timestamp_ms: i64,
-}
-
-/// Reads `topic` by assigning all partitions from the beginning, until `expected` records
-/// came and then none for 1.5 s (so a duplicate would be seen too).
-fn consume(bootstrap: &str, topic: &str, expected: usize) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "def-tests")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("a consumer");
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("topic metadata");
-    let partitions = metadata.topics()[0].partitions().len() as i32;
-    let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
-        assignment
-            .add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut records = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut last = Instant::now();
-    while records.len() < expected || last.elapsed() < Duration::from_millis(1500) {
-        assert!(
-            Instant::now() < deadline,
-            "read {} of {expected} records",
-            records.len()
-        );
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => {
-                last = Instant::now();
-                records.push(Record {
-                    key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
-                    value: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
-                    timestamp_ms: m.timestamp().to_millis().unwrap_or(0),
-                });
-            }
-            Some(Err(e)) => panic!("consuming {topic}: {e}"),
-            None => {}
-        }
-    }
-    records
 }
 
 /// `def run` (loadTest, 5 frames × 200 events × 1 s) → `def backend` → the broker: exactly the

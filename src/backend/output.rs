@@ -4,9 +4,9 @@
 
 use super::queue::Frame;
 use crate::config::{Diagnostic, KafkaSinkSpec, PartitionSpec};
-use crate::sink::kafka::{case_partition, client_config, topic_partitions, Accounting};
+use crate::sink::kafka::{case_partition, client_config, settle, topic_partitions, Accounting};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer, PurgeConfig};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -354,35 +354,13 @@ impl KafkaOutput {
     }
 
     fn finish(self) -> OutputReport {
-        if self.producer.flush(self.flush_timeout).is_err() {
-            self.producer
-                .purge(PurgeConfig::default().queue().inflight());
-            let _ = self.producer.flush(Duration::from_secs(1));
+        let (delivery, error) =
+            settle(&self.producer, &self.names, self.queued, self.flush_timeout);
+        OutputReport {
+            delivered: delivery.delivered,
+            failed: delivery.failed,
+            destinations: delivery.destinations,
+            error,
         }
-        let context = self.producer.context();
-        let mut report = OutputReport::default();
-        for (i, name) in self.names.iter().enumerate() {
-            let delivered = context.delivered[i].load(Ordering::Relaxed);
-            report.delivered += delivered;
-            report.failed += context.failed[i].load(Ordering::Relaxed);
-            report.destinations.insert(name.clone(), delivered);
-        }
-        report.failed += self.queued.saturating_sub(report.delivered + report.failed);
-        if report.failed > 0 {
-            report.error = Some(
-                context
-                    .first_error
-                    .lock()
-                    .ok()
-                    .and_then(|e| e.clone())
-                    .unwrap_or_else(|| {
-                        format!(
-                            "not acknowledged within the flush timeout ({:.1} s)",
-                            self.flush_timeout.as_secs_f64()
-                        )
-                    }),
-            );
-        }
-        report
     }
 }

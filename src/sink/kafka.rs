@@ -80,6 +80,40 @@ impl Accounting {
     }
 }
 
+/// Flushes `producer` within `timeout` (what is still queued then is purged, so it fails and
+/// counts), and tallies deliveries per topic. `queued` records were handed to the producer;
+/// any without a delivery report are counted as failed too. Returns the tally and, if anything
+/// failed, why. Shared by the Kafka sink and the load backend's Kafka output.
+pub fn settle(
+    producer: &BaseProducer<Accounting>,
+    topics: &[String],
+    queued: u64,
+    timeout: Duration,
+) -> (Delivery, Option<String>) {
+    if producer.flush(timeout).is_err() {
+        producer.purge(PurgeConfig::default().queue().inflight());
+        let _ = producer.flush(Duration::from_secs(1));
+    }
+    let context = producer.context();
+    let mut delivery = Delivery::default();
+    for (i, topic) in topics.iter().enumerate() {
+        let delivered = context.delivered[i].load(Ordering::Relaxed);
+        delivery.delivered += delivered;
+        delivery.failed += context.failed[i].load(Ordering::Relaxed);
+        delivery.destinations.insert(topic.clone(), delivered);
+    }
+    delivery.failed += queued.saturating_sub(delivery.delivered + delivery.failed);
+    let why = (delivery.failed > 0).then(|| {
+        context
+            .first_error
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| format!("not acknowledged within {:.1} s", timeout.as_secs_f64()))
+    });
+    (delivery, why)
+}
+
 impl ClientContext for Accounting {
     /// librdkafka's own log lines stay quiet: what matters reaches us as errors or failed
     /// deliveries and is reported at the end.
@@ -481,37 +515,13 @@ impl Sink for KafkaSink {
     }
 
     fn finish(&mut self) -> Result<Delivery, SinkError> {
-        let flushed = self.producer.flush(self.flush_timeout);
-        if flushed.is_err() {
-            // Out of time: fail what is left, so its delivery reports come in and count.
-            self.producer
-                .purge(PurgeConfig::default().queue().inflight());
-            let _ = self.producer.flush(Duration::from_secs(1));
-        }
-        let context = self.producer.context();
-        let mut delivery = Delivery::default();
-        for (i, topic) in self.topics.iter().enumerate() {
-            let delivered = context.delivered[i].load(Ordering::Relaxed);
-            delivery.delivered += delivered;
-            delivery.failed += context.failed[i].load(Ordering::Relaxed);
-            delivery.destinations.insert(topic.clone(), delivered);
-        }
-        // Records with no delivery report at all (should not happen after a purge) are
-        // undelivered too.
-        let reported = delivery.delivered + delivery.failed;
-        delivery.failed += self.queued.saturating_sub(reported);
-        if delivery.failed > 0 {
-            let why = context
-                .first_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .unwrap_or_else(|| {
-                    format!(
-                        "not acknowledged within flushTimeout ({:.1} s)",
-                        self.flush_timeout.as_secs_f64()
-                    )
-                });
+        let (delivery, why) = settle(
+            &self.producer,
+            &self.topics,
+            self.queued,
+            self.flush_timeout,
+        );
+        if let Some(why) = why {
             // The run reports the count; this line says why.
             eprintln!(
                 "def: kafka sink `{}`: {} of {} events not delivered: {why}",
