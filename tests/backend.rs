@@ -495,3 +495,221 @@ fn load_test_into_kafka_is_exact_ordered_per_case_and_paced() {
         }
     }
 }
+
+/// A frame longer than `--max-frame-duration` (here `u64::MAX` µs, which used to hold every
+/// later frame and the shutdown forever) gets 400 with the reason; the backend keeps serving
+/// and emits the next frame.
+#[test]
+fn a_frame_longer_than_the_limit_gets_400_and_the_backend_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", out.display()),
+        "--max-frame-duration",
+        "60",
+    ]);
+    let register = format!("{}/register", backend.url);
+    for duration in ["18446744073709551615", "60000001"] {
+        let body = format!(r#"{{"duration": {duration}, "events":[{{"caseid":"x"}}]}}"#);
+        let (status, _, text) = post(&register, body.as_bytes());
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            text.contains(&format!("the frame lasts {duration} µs"))
+                && text.contains("--max-frame-duration 60 s"),
+            "{text}"
+        );
+    }
+    let (status, _, _) = post(&register, br#"{"duration": 60000000, "events":[]}"#);
+    assert_eq!(status, 200, "exactly the limit is fine");
+    assert_eq!(post(&format!("{}/stop", backend.url), b"").0, 200);
+    let body = br#"{"duration": 1000, "events":[{"caseid":"y"}]}"#;
+    assert_eq!(post(&register, body).0, 200);
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 1.0, Duration::from_secs(10));
+    let (_, metrics) = get(&format!("{}/metrics", backend.root()));
+    assert!(
+        metrics.contains("def_backend_rejected_requests_total{code=\"400\"} 2"),
+        "{metrics}"
+    );
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    assert_eq!(lines(&out), [r#"{"caseid":"y"}"#]);
+}
+
+/// A drain that outlasts `--drain-timeout` ends: three 10 s frames of 2 events (the first
+/// event due 5 s into the first frame) are queued; SIGTERM with a 0.5 s drain drops all 6,
+/// says so, and exits 1 well before the 30 s the frames would last.
+#[test]
+fn a_drain_timeout_ends_the_shutdown_and_reports_the_dropped_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", out.display()),
+        "--drain-timeout",
+        "0.5",
+    ]);
+    let body = br#"{"duration": 10000000, "events":[{"caseid":"a"},{"caseid":"b"}]}"#;
+    for _ in 0..3 {
+        assert_eq!(post(&format!("{}/register", backend.url), body).0, 200);
+    }
+    let began = Instant::now();
+    let (ok, stderr) = backend.terminate();
+    assert!(
+        began.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        began.elapsed()
+    );
+    assert!(!ok, "a drain cut short exits 1: {stderr}");
+    assert!(
+        stderr.contains("emitting 6 queued events (for at most 0.5 s"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("emitted 0 in 0 frames"), "{stderr}");
+    assert!(stderr.contains("dropped 6\n"), "{stderr}");
+    assert!(
+        stderr.contains("did not finish within --drain-timeout 0.5 s; dropped 6 queued events"),
+        "{stderr}"
+    );
+    assert!(lines(&out).is_empty());
+}
+
+/// A `Content-Length` over `--max-body-bytes` is refused from the header, at once, before the
+/// body: 999999999999 announced with 1 byte sent gets 413 (not a wait for the rest).
+#[test]
+fn a_content_length_over_the_limit_gets_413_at_once() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", dir.path().join("e.jsonl").display()),
+        "--max-body-bytes",
+        "20000",
+    ]);
+    let address = backend.root()["http://".len()..].to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /loadgenerator/register HTTP/1.1\r\nhost: {address}\r\n\
+         content-type: application/json\r\ncontent-length: 999999999999\r\n\r\n{{"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    // The backend closes the connection after the answer; a timeout here means no answer.
+    let read = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "{read:?}: no prompt 413: {answer}"
+    );
+    assert!(
+        answer.contains("999999999999 bytes") && answer.contains("--max-body-bytes 20000"),
+        "{answer}"
+    );
+    // And it keeps serving.
+    let body = br#"{"duration": 1000, "events":[{"caseid":"y"}]}"#;
+    assert_eq!(post(&format!("{}/register", backend.url), body).0, 200);
+    assert_eq!(backend.metric("rejected_requests_total{code=\"413\"}"), 1.0);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// Frames larger than the backend's `--max-body-bytes` (200 events ≈ 26 KB against 20,000
+/// bytes) are split by the http sink into smaller frames whose durations add up: every event
+/// arrives, once, in order, in more frames than the generator made.
+#[test]
+fn an_oversized_frame_from_def_run_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emitted.jsonl");
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", out.display()),
+        "--max-body-bytes",
+        "20000",
+    ]);
+    run_load_test(dir.path(), &backend.url);
+    assert_eq!(backend.metric("received_events_total"), 1000.0);
+    let frames = backend.metric("received_frames_total");
+    assert!(frames >= 10.0, "{frames} frames: not split");
+    wait_emitted(&backend, 1000.0, Duration::from_secs(30));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "the backend failed: {stderr}");
+    assert_eq!(lines(&out), lines(&dir.path().join("generated.jsonl")));
+}
+
+/// Runs the short load test into `url` and returns (exit code, stderr, seconds taken).
+fn run_load_test_failing(dir: &Path, url: &str) -> (Option<i32>, String, f64) {
+    write_config(dir, url);
+    let began = Instant::now();
+    let output = AssertCommand::cargo_bin("def")
+        .unwrap()
+        .args(["run", "--seed", "11"])
+        .arg(fixture("reference/datasource/assemblyline"))
+        .arg(fixture("backend/loadtest.yaml"))
+        .arg(dir.join("sinks.yaml"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        began.elapsed().as_secs_f64(),
+    )
+}
+
+/// A single event larger than the backend takes cannot be split: the run fails at once with
+/// the size and the fix.
+#[test]
+fn an_event_over_the_body_limit_fails_the_run_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", dir.path().join("e.jsonl").display()),
+        "--max-body-bytes",
+        "60",
+    ]);
+    let (code, stderr, secs) = run_load_test_failing(dir.path(), &backend.url);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(secs < 8.0, "took {secs} s");
+    assert!(
+        stderr.contains("refused a frame of") && stderr.contains("with one event as too large"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--max-body-bytes"), "{stderr}");
+    let _ = backend.terminate();
+}
+
+/// A server that takes connections and drops them unread (as a backend does that will not
+/// take a body): the sink retries once, then fails with the body's size, instead of calling
+/// it unreachable after 10 s of retries.
+#[test]
+fn a_connection_cut_while_sending_is_a_clear_error() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = [0u8; 64];
+            let _ = stream.read(&mut head);
+            // Dropped with unread data: the kernel resets the connection.
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr, secs) =
+        run_load_test_failing(dir.path(), &format!("http://{address}/loadgenerator"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(secs < 8.0, "took {secs} s: {stderr}");
+    assert!(
+        stderr.contains("closed the connection twice while a") && stderr.contains("bytes request"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("no answer from the load backend"),
+        "{stderr}"
+    );
+}

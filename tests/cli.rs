@@ -215,3 +215,57 @@ fn a_missing_file_is_a_config_error() {
         .code(2)
         .stderr(predicate::str::contains("cannot read no/such/file.yaml"));
 }
+
+#[test]
+fn flags_the_simulation_does_not_use_are_warned_about_and_zero_steps_refused() {
+    def()
+        .args(["run", "--quiet", "--seed", "1", "--duration", "1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "--duration applies to stream simulations; this one is countBased",
+        ));
+    def().args(["run", "--steps", "0"]).assert().code(2);
+}
+
+#[test]
+fn a_closed_pipe_stops_the_run_quietly() {
+    // `def run | head -1`: the reader goes away; def stops generating and exits 0.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("def"))
+        .args(["run", "--steps", "100000000", "--seed", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped early"), "{stderr}");
+}
+
+#[test]
+fn rates_beyond_reach_are_refused_not_chased_for_ever() {
+    let mut args = vec!["run".to_string()];
+    args.extend(reference(&[
+        "datasource/assemblyline",
+        "simulation/stream.yaml",
+        "sink/test-sink.yaml",
+    ]));
+    def()
+        .args(&args)
+        .env("LOAD", "1e12")
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "above the largest rate def accepts",
+        ));
+}

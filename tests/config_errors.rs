@@ -131,6 +131,13 @@ const CASES: &[Case] = &[
         help: "at least 1",
     },
     Case {
+        file: "load-missing-rate.yaml",
+        severity: E,
+        message: "the constant load is missing `load`",
+        line: 28,
+        help: "add `load: 1`",
+    },
+    Case {
         file: "bad-syntax.yaml",
         severity: E,
         message: "invalid YAML",
@@ -268,4 +275,26 @@ fn a_load_test_timeframe_that_disagrees_with_the_http_sink_is_warned_about() {
         .collect();
     assert_eq!(found.len(), 1, "{}", diags.render());
     assert!(found[0].message.contains("`timeframe: 500`"));
+}
+
+#[test]
+fn kafka_topic_templates_are_checked_before_anything_runs() {
+    for (topic, problem) in [
+        ("rv.{nodes}", "unknown placeholder `{nodes}`"),
+        ("bad topic!", "is not a legal Kafka topic name"),
+    ] {
+        let mut set = ConfigSet::new();
+        set.add_directory("tests/fixtures/reference/datasource/assemblyline");
+        set.add_str(
+            "kafka.yaml",
+            &format!(
+                "kind: sink\nname: k\nspec:\n  type: kafka\n  bootstrapServer: 127.0.0.1:1\n  topic: \"{topic}\"\n  dataSourceRefs: [Packaging]\n"
+            ),
+        );
+        let diags = set.validate();
+        let errors: Vec<_> = diags.errors().collect();
+        assert_eq!(errors.len(), 1, "{}", diags.render());
+        assert!(errors[0].message.contains(problem), "{}", errors[0].message);
+        assert_eq!(errors[0].loc.map(|l| l.line), Some(4));
+    }
 }

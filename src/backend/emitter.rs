@@ -9,7 +9,9 @@
 //!
 //! `/stop` abandons the frame in progress (its remaining events are counted as dropped). On
 //! shutdown the emitter drains the queue (starting emission if it had not started) or, with
-//! `--drop-on-stop`, drops it; then it flushes the output and returns its report.
+//! `--drop-on-stop`, drops it; a drain that outlasts `--drain-timeout` is switched to a drop
+//! (by [`super::Backend::shutdown_within`]), which abandons the frame in progress too. Then it
+//! flushes the output and returns its report.
 
 use super::metrics::set_f64;
 use super::output::{Output, OutputReport};
@@ -28,6 +30,15 @@ const MAX_BATCH: u64 = 8192;
 const FLUSH_EVERY: Duration = Duration::from_millis(5);
 /// How often `emit_rate` and the delivery counters are refreshed.
 const RATE_EVERY: Duration = Duration::from_secs(1);
+
+/// The instant `duration` after `start`, saturating: frames are bounded by
+/// `--max-frame-duration`, but no duration may make this panic.
+fn end_of(start: Instant, duration: Duration) -> Instant {
+    start
+        .checked_add(duration)
+        .or_else(|| start.checked_add(Duration::from_secs(u32::MAX.into())))
+        .unwrap_or(start)
+}
 
 /// What the emitter did, when it ends.
 #[derive(Clone, Debug, Default)]
@@ -80,7 +91,7 @@ impl Emitter {
         let mut fatal = None;
         while let Next::Frame(frame, start, generation) = self.next(previous_end) {
             match self.emit(&frame, start, generation) {
-                Ok(()) => previous_end = Some(start + frame.duration),
+                Ok(()) => previous_end = Some(end_of(start, frame.duration)),
                 Err(e) => {
                     fatal = Some(e);
                     break;
@@ -222,7 +233,7 @@ impl Emitter {
                     m.emitted_events.fetch_add(batch, Ordering::Relaxed);
                     m.queued_events.fetch_sub(batch, Ordering::Relaxed);
                     let now = Instant::now();
-                    let next = pacer.deadline(done + 1).map(|d| start + d);
+                    let next = pacer.deadline(done + 1).map(|d| end_of(start, d));
                     if next.is_none_or(|t| t > now + FLUSH_EVERY)
                         || now >= self.last_flush + FLUSH_EVERY
                     {
@@ -240,7 +251,7 @@ impl Emitter {
             }
         }
         // A frame's time runs to its end, even after its last event (or with no events).
-        let end = start + frame.duration;
+        let end = end_of(start, frame.duration);
         while Instant::now() < end {
             if self.abandoned(generation) {
                 break;

@@ -12,6 +12,11 @@
 //! [`Backend::start`] opens the output (for Kafka: checks the broker within the connect
 //! timeout), binds the address and starts both threads; [`Backend::shutdown`] stops accepting
 //! connections, drains or drops the queue, flushes the output and reports.
+//!
+//! Two bounds keep one request from holding the backend forever: a frame may last at most
+//! `--max-frame-duration` (longer ones get 400), and a draining shutdown lasts at most
+//! `--drain-timeout`, after which the rest is dropped and counted
+//! ([`BackendReport::drain_expired`]).
 
 pub mod emitter;
 pub mod metrics;
@@ -27,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The backend's settings.
 #[derive(Clone, Debug)]
@@ -46,6 +52,15 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BASE_PATH: &str = "/loadgenerator";
 pub const DEFAULT_MAX_QUEUED_EVENTS: u64 = 1_000_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
+/// Frames longer than this get 400 (one hour: far above any sensible timeframe).
+pub const DEFAULT_MAX_FRAME_DURATION: Duration = Duration::from_secs(3600);
+/// A draining shutdown emits for at most this long, then drops the rest.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long shutdown waits for requests in flight before leaving the HTTP thread behind (a
+/// client trickling a body must not hold the shutdown; frames are refused by then anyway).
+const SERVER_STOP_GRACE: Duration = Duration::from_secs(5);
+/// How often shutdown looks whether a thread it waits for has ended.
+const JOIN_POLL: Duration = Duration::from_millis(10);
 
 /// What a backend did, from start to shutdown.
 #[derive(Clone, Debug, Default)]
@@ -53,8 +68,11 @@ pub struct BackendReport {
     pub received_events: u64,
     pub received_frames: u64,
     pub emitted: EmitReport,
-    /// Events dropped by `/stop` or by a shutdown that drops.
+    /// Events dropped by `/stop`, by a shutdown that drops, or by a drain that timed out.
     pub dropped_events: u64,
+    /// `Some(n)` if the drain did not finish within its timeout: `n` of the dropped events
+    /// were still queued (or in the frame being emitted) when it expired.
+    pub drain_expired: Option<u64>,
 }
 
 impl BackendReport {
@@ -89,9 +107,31 @@ pub fn normalize_base_path(path: &str) -> String {
     }
 }
 
+/// Waits for `thread` to end until `deadline`; true if it ended.
+fn wait_until<T>(thread: &JoinHandle<T>, deadline: Option<Instant>) -> bool {
+    while !thread.is_finished() {
+        let now = Instant::now();
+        match deadline {
+            Some(d) if now >= d => return false,
+            Some(d) => std::thread::sleep((d - now).min(JOIN_POLL)),
+            None => std::thread::sleep(JOIN_POLL),
+        }
+    }
+    true
+}
+
 impl Backend {
-    /// Opens the output, binds the address, and starts serving and emitting.
+    /// Opens the output, binds the address, and starts serving and emitting, with frames of
+    /// at most [`DEFAULT_MAX_FRAME_DURATION`].
     pub fn start(config: BackendConfig) -> Result<Backend, Diagnostic> {
+        Backend::start_limited(config, DEFAULT_MAX_FRAME_DURATION)
+    }
+
+    /// [`Backend::start`], refusing (400) frames that last longer than `max_frame_duration`.
+    pub fn start_limited(
+        config: BackendConfig,
+        max_frame_duration: Duration,
+    ) -> Result<Backend, Diagnostic> {
         let topics = Arc::new(Topics::new(&config.output).map_err(|e| {
             Diagnostic::error(e).help("change --topic, e.g. `events` or `factory.{node}`")
         })?);
@@ -112,8 +152,10 @@ impl Backend {
             shared: shared.clone(),
             topics,
             base: base_path.clone().into(),
+            max_body_bytes: config.max_body_bytes,
+            max_frame_duration,
         };
-        let app = server::router(state, config.max_body_bytes);
+        let app = server::router(state);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = std::thread::Builder::new()
             .name("def-backend-http".into())
@@ -173,29 +215,57 @@ impl Backend {
         self.shared.metrics.queued_frames.load(Ordering::Relaxed) == 0
     }
 
-    /// Stops accepting requests, then drains (or drops) the queue, flushes the output, and
-    /// reports.
-    pub fn shutdown(mut self, how: Shutdown) -> BackendReport {
+    /// Stops accepting requests, then drains (for at most [`DEFAULT_DRAIN_TIMEOUT`]) or drops
+    /// the queue, flushes the output, and reports.
+    pub fn shutdown(self, how: Shutdown) -> BackendReport {
+        self.shutdown_within(how, DEFAULT_DRAIN_TIMEOUT)
+    }
+
+    /// Stops accepting requests, then drains or drops the queue, flushes the output, and
+    /// reports. A drain that has not finished after `drain_timeout` (which must cover as long
+    /// as the queued frames last) turns into a drop: the rest is counted as dropped and
+    /// reported in [`BackendReport::drain_expired`].
+    pub fn shutdown_within(mut self, how: Shutdown, drain_timeout: Duration) -> BackendReport {
         // Refuse new frames first, so nothing is accepted that the drain would miss.
         self.shared.shutdown(how);
+        let began = Instant::now();
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
-            if let Ok(Err(e)) = server.join() {
-                eprintln!("def backend: {e}");
+            // Graceful shutdown waits for requests in flight; a client that never finishes
+            // its body must not hold the backend, so the thread is left behind after a grace.
+            if wait_until(&server, began.checked_add(SERVER_STOP_GRACE)) {
+                if let Ok(Err(e)) = server.join() {
+                    eprintln!("def backend: {e}");
+                }
             }
         }
-        let emitted = match self.emitter.take().map(|e| e.join()) {
-            Some(Ok(report)) => report,
-            _ => EmitReport {
-                fatal: Some("the emitter thread panicked".into()),
-                ..EmitReport::default()
-            },
+        let mut drain_expired = None;
+        let emitted = match self.emitter.take() {
+            Some(emitter) => {
+                if how == Shutdown::Drain && !wait_until(&emitter, began.checked_add(drain_timeout))
+                {
+                    // The emitter drops the rest (queue and current frame) and counts it.
+                    let before = self.shared.metrics.dropped_events.load(Ordering::Relaxed);
+                    self.shared.shutdown(Shutdown::Drop);
+                    drain_expired = Some(before);
+                }
+                match emitter.join() {
+                    Ok(report) => report,
+                    Err(_) => EmitReport {
+                        fatal: Some("the emitter thread panicked".into()),
+                        ..EmitReport::default()
+                    },
+                }
+            }
+            None => EmitReport::default(),
         };
         let m = &self.shared.metrics;
+        let dropped_events = m.dropped_events.load(Ordering::Relaxed);
         BackendReport {
             received_events: m.received_events.load(Ordering::Relaxed),
             received_frames: m.received_frames.load(Ordering::Relaxed),
-            dropped_events: m.dropped_events.load(Ordering::Relaxed),
+            dropped_events,
+            drain_expired: drain_expired.map(|before| dropped_events.saturating_sub(before)),
             emitted,
         }
     }

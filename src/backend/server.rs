@@ -5,14 +5,20 @@
 //! events are kept as the JSON text they arrived as ([`serde_json::value::RawValue`]); only
 //! their `caseid` (the Kafka key) and, for a topic template, `node` and `group` are read.
 //! Every problem with a body is an answer, never a panic: 400 with the reason for bad JSON or
-//! a bad field, 413 for a body over `--max-body-bytes` or a frame over `--max-queued-events`,
-//! 429 with `Retry-After` when the queue is full, 503 while shutting down.
+//! a bad field or a frame longer than `--max-frame-duration`, 413 for a body over
+//! `--max-body-bytes` or a frame over `--max-queued-events`, 429 with `Retry-After` when the
+//! queue is full, 503 while shutting down.
+//!
+//! A body over the limit is refused from its `Content-Length` before any of it is read, and
+//! the connection is closed: a client that sent `Expect: 100-continue` (the `http` sink does
+//! for large frames) then gets the 413 without uploading the body at all, and a bogus length
+//! gets its answer at once instead of the server waiting for bytes that never come.
 
 use super::output::Topics;
 use super::queue::{EventSlot, Frame, Refused, Shared};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -32,11 +38,16 @@ pub struct AppState {
     pub shared: Arc<Shared>,
     pub topics: Arc<Topics>,
     pub base: Arc<str>,
+    /// `--max-body-bytes`.
+    pub max_body_bytes: usize,
+    /// `--max-frame-duration`: a longer frame is refused (400).
+    pub max_frame_duration: Duration,
 }
 
 /// The routes under `base` (e.g. `/loadgenerator`; empty for the root).
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState) -> Router {
     let base = state.base.to_string();
+    let max_body_bytes = state.max_body_bytes;
     Router::new()
         .route(&format!("{base}/register"), post(register))
         .route(&format!("{base}/start"), post(start))
@@ -67,12 +78,31 @@ struct EventFields<'a> {
 }
 
 /// Parses a `/register` body into a frame. Errors are the 400 answer's text.
-pub fn parse_register(body: &[u8], topics: &Topics) -> Result<Frame, String> {
+///
+/// A frame may last at most `max_duration`: the emitter works through frames one after the
+/// other, so one frame of, say, `u64::MAX` µs would hold every later frame (and a draining
+/// shutdown) for half a million years.
+pub fn parse_register(
+    body: &[u8],
+    topics: &Topics,
+    max_duration: Duration,
+) -> Result<Frame, String> {
     let parsed: RegisterBody = serde_json::from_slice(body).map_err(|e| {
         format!("the body is not a frame ({e}); send {{\"duration\": <microseconds>, \"events\": [<event>, ...]}}")
     })?;
+    let duration = Duration::from_micros(parsed.duration);
+    if duration > max_duration {
+        return Err(format!(
+            "the frame lasts {} µs ({:.0} s), longer than the backend takes (--max-frame-duration \
+             {} s); send shorter frames (the http sink's `timeframe`) or start the backend with a \
+             larger --max-frame-duration",
+            parsed.duration,
+            duration.as_secs_f64(),
+            max_duration.as_secs_f64()
+        ));
+    }
     let mut frame = Frame {
-        duration: Duration::from_micros(parsed.duration),
+        duration,
         data: Vec::with_capacity(body.len()),
         events: Vec::with_capacity(parsed.events.len()),
     };
@@ -159,28 +189,61 @@ fn refused(shared: &Shared, why: Refused) -> Response {
     }
 }
 
-async fn register(
-    State(state): State<AppState>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
+/// The declared `Content-Length`, if there is a readable one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 413 for a body over `--max-body-bytes`. `Connection: close`, because the rest of the body
+/// is not read: the connection cannot carry another request.
+fn body_too_large(state: &AppState, size: Option<u64>) -> Response {
+    state
+        .shared
+        .metrics
+        .rejected_413
+        .fetch_add(1, Ordering::Relaxed);
+    let size = size.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CONNECTION, "close"),
+        ],
+        format!(
+            "the body{size} is larger than the backend takes (--max-body-bytes {}); send smaller \
+             frames or start the backend with a larger --max-body-bytes\n",
+            state.max_body_bytes
+        ),
+    )
+        .into_response()
+}
+
+async fn register(State(state): State<AppState>, request: Request) -> Response {
+    // Refuse from the declared length, before reading anything (see the module docs).
+    let declared = content_length(request.headers());
+    if declared.is_some_and(|n| n > state.max_body_bytes as u64) {
+        return body_too_large(&state, declared);
+    }
     let m = &state.shared.metrics;
-    let body = match body {
+    let body = match Bytes::from_request(request, &state).await {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                m.rejected_413.fetch_add(1, Ordering::Relaxed);
-                return text(
-                    status,
-                    "the body is larger than the backend takes (--max-body-bytes); send smaller frames\n"
-                        .to_string(),
-                );
+                // A chunked body (no Content-Length) that grew past the limit.
+                return body_too_large(&state, None);
             }
             m.rejected_400.fetch_add(1, Ordering::Relaxed);
             return text(status, format!("{}\n", rejection.body_text()));
         }
     };
-    let frame = match parse_register(&body, &state.topics) {
+    let frame = match parse_register(&body, &state.topics, state.max_frame_duration) {
         Ok(f) => f,
         Err(reason) => {
             m.rejected_400.fetch_add(1, Ordering::Relaxed);
@@ -251,7 +314,7 @@ mod tests {
     fn keeps_events_as_they_came_with_their_keys() {
         let topics = Topics::new(&OutputSpec::Stdout).unwrap();
         let body = br#"{"duration": 2000000, "events": [{"caseid":"case_1", "x": [1, 2]}, {"caseid":"case_\u0032"}]}"#;
-        let frame = parse_register(body, &topics).unwrap();
+        let frame = parse_register(body, &topics, Duration::from_secs(3600)).unwrap();
         assert_eq!(frame.duration, Duration::from_secs(2));
         assert_eq!(frame.events.len(), 2);
         assert_eq!(frame.value(0), br#"{"caseid":"case_1", "x": [1, 2]}"#);
@@ -262,10 +325,16 @@ mod tests {
     #[test]
     fn explains_bad_bodies() {
         let topics = Topics::new(&OutputSpec::Stdout).unwrap();
-        let bad = |body: &str| parse_register(body.as_bytes(), &topics).unwrap_err();
+        let bad = |body: &str| {
+            parse_register(body.as_bytes(), &topics, Duration::from_secs(3600)).unwrap_err()
+        };
         assert!(bad("{").contains("not a frame"));
         assert!(bad(r#"{"events": []}"#).contains("missing field `duration`"));
         assert!(bad(r#"{"duration": -1, "events": []}"#).contains("not a frame"));
         assert!(bad(r#"{"duration": 1, "events": [3]}"#).contains("event 0 is not an event"));
+        let long = bad(r#"{"duration": 18446744073709551615, "events": []}"#);
+        assert!(long.contains("--max-frame-duration 3600 s"), "{long}");
+        let hour = br#"{"duration": 3600000000, "events": []}"#;
+        assert!(parse_register(hour, &topics, Duration::from_secs(3600)).is_ok());
     }
 }

@@ -1,13 +1,15 @@
 //! `def backend`: the load backend on the command line. Flags become a [`BackendConfig`]; the
-//! backend runs until SIGINT/SIGTERM (or its output fails), then drains or drops its queue,
-//! flushes, and prints what it did. Exit 1 if any accepted event was not delivered.
+//! backend runs until SIGINT/SIGTERM (or its output fails), then drains (for at most
+//! `--drain-timeout`) or drops its queue, flushes, and prints what it did. Exit 1 if any
+//! accepted event was not delivered, including events a timed-out drain had to drop (the user
+//! asked for them to be emitted); `--drop-on-stop` drops on request and exits 0.
 
 use super::{EXIT_CONFIG, EXIT_RUNTIME};
 use clap::Args;
 use def::backend::output::OutputSpec;
 use def::backend::{
-    Backend, BackendConfig, BackendReport, ShutdownMode, DEFAULT_BASE_PATH, DEFAULT_LISTEN,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUED_EVENTS,
+    Backend, BackendConfig, BackendReport, ShutdownMode, DEFAULT_BASE_PATH, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FRAME_DURATION, DEFAULT_MAX_QUEUED_EVENTS,
 };
 use def::config::{KafkaSinkSpec, PartitionSpec};
 use std::collections::BTreeMap;
@@ -60,12 +62,21 @@ pub struct BackendArgs {
     /// At most this many events wait in the queue; /register answers 429 beyond.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUED_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
     max_queued_events: u64,
-    /// Request bodies over this many bytes get 413.
+    /// Request bodies over this many bytes get 413 (refused from Content-Length, unread).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Frames lasting longer than this many seconds get 400 (frames are emitted one after
+    /// the other, so one endless frame would hold back all later ones).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_FRAME_DURATION.as_secs_f64(), value_parser = parse_seconds)]
+    max_frame_duration: f64,
     /// On SIGINT/SIGTERM, drop the queued events (and say how many) instead of emitting them.
     #[arg(long)]
     drop_on_stop: bool,
+    /// On SIGINT/SIGTERM, emit the queue for at most this many seconds. A drain takes as long
+    /// as the queued frames last (their durations add up); when the time is up the rest is
+    /// dropped and counted, and the exit status is 1.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_DRAIN_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    drain_timeout: f64,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -122,9 +133,10 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Seconds above 0 that fit a [`Duration`].
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        Ok(s) if s > 0.0 && Duration::try_from_secs_f64(s).is_ok() => Ok(s),
         _ => Err(format!(
             "`{text}` is not a number of seconds above 0, e.g. 5 or 0.5"
         )),
@@ -196,7 +208,10 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         max_queued_events: args.max_queued_events,
         max_body_bytes: args.max_body_bytes,
     };
-    let backend = match Backend::start(config) {
+    // parse_seconds made sure both fit a Duration.
+    let max_frame_duration = Duration::from_secs_f64(args.max_frame_duration);
+    let drain_timeout = Duration::from_secs_f64(args.drain_timeout);
+    let backend = match Backend::start_limited(config, max_frame_duration) {
         Ok(b) => b,
         Err(diagnostic) => {
             eprint!("{}", diagnostic.render());
@@ -224,20 +239,32 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     };
     if !args.quiet && failure.is_none() {
         let queued = backend.metrics().queued_events.load(Ordering::Relaxed);
-        let doing = if args.drop_on_stop {
-            "dropping"
+        if args.drop_on_stop {
+            eprintln!("def backend: stopping; dropping {queued} queued events");
         } else {
-            "emitting"
-        };
-        eprintln!("def backend: stopping; {doing} {queued} queued events");
+            eprintln!(
+                "def backend: stopping; emitting {queued} queued events (for at most {} s, \
+                 --drain-timeout; a second signal ends it at once)",
+                args.drain_timeout
+            );
+        }
     }
-    let report = backend.shutdown(mode);
+    let report = backend.shutdown_within(mode, drain_timeout);
     if !args.quiet {
         summary(&report);
     }
     if let Some(reason) = report.emitted.fatal.as_ref().or(failure.as_ref()) {
         eprintln!("error: {reason}");
         return ExitCode::from(EXIT_RUNTIME);
+    }
+    let expired = report.drain_expired.is_some();
+    if let Some(dropped) = report.drain_expired {
+        eprintln!(
+            "error: the drain did not finish within --drain-timeout {} s; dropped {dropped} \
+             queued events without emitting them (raise --drain-timeout to wait for them: a \
+             drain takes as long as the queued frames last)",
+            args.drain_timeout
+        );
     }
     let undelivered = report.undelivered();
     if undelivered > 0 {
@@ -251,6 +278,9 @@ pub fn backend(args: BackendArgs) -> ExitCode {
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         );
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    if expired {
         return ExitCode::from(EXIT_RUNTIME);
     }
     ExitCode::SUCCESS

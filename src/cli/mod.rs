@@ -28,7 +28,11 @@ pub const EXIT_CONFIG: u8 = 2;
         def run                                   run the bundled assembly-line example\n  \
         def run configs/                          run every .yaml/.yml file below configs/\n  \
         def run configs/ --seed 42 --steps 1000   a reproducible run of 1000 events\n  \
-        def validate configs/ --deny-warnings     check a config without running it"
+        def validate configs/ --deny-warnings     check a config without running it\n  \
+        def graph configs/ -o chain.svg           draw the chain (also .dot, .mmd)\n  \
+        def analyze configs/                      expected events per case, load per datasource\n  \
+        LOAD=5000 def run stream.yaml --duration 60   a real-time stream at 5000 events/s\n  \
+        def backend --output file:events.jsonl    the load backend, for loadTest runs"
 )]
 struct Cli {
     #[command(subcommand)]

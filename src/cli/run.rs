@@ -17,10 +17,10 @@ pub struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Events to emit in a countBased simulation (overrides `steps`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     steps: Option<u64>,
     /// Stop any simulation after this many events.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_events: Option<u64>,
     /// Stop a stream after this many seconds (overrides `duration`), with exactly the events
     /// its load schedules by then.
@@ -70,12 +70,33 @@ fn load_override() -> Result<Option<f64>, String> {
     };
     let text = value.to_string_lossy();
     match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(Some(rate)),
+        Ok(rate) if (0.0..=def::config::extract::MAX_RATE).contains(&rate) => Ok(Some(rate)),
+        Ok(rate) if rate > def::config::extract::MAX_RATE => Err(format!(
+            "the environment variable LOAD is {rate}, above the largest rate def accepts ({:e} \
+             events/s; one core makes a few times 10^7)",
+            def::config::extract::MAX_RATE
+        )),
         _ => Err(format!(
             "the environment variable LOAD is `{text}`, which is not a rate: give a number \
              of events per second, 0 or more (e.g. LOAD=1000), or unset it"
         )),
     }
+}
+
+/// Flags that the chosen simulation type does not use, so that they are not ignored silently.
+fn inapplicable_flags(args: &RunArgs, simulation_type: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if args.steps.is_some() && simulation_type != "countBased" {
+        out.push(format!(
+            "--steps applies to countBased simulations; this one is {simulation_type} (use --max-events)"
+        ));
+    }
+    if args.duration.is_some() && simulation_type != "stream" {
+        out.push(format!(
+            "--duration applies to stream simulations; this one is {simulation_type} (use --max-events)"
+        ));
+    }
+    out
 }
 
 fn parse_time(text: &str) -> Result<StartTime, String> {
@@ -107,6 +128,11 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Ok(sim) = set.simulation(args.simulation.as_deref()) {
+        for warning in inapplicable_flags(&args, sim.spec.kind.value.type_name()) {
+            eprintln!("def: warning: {warning}");
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while stopping kills the process the usual way.
@@ -139,11 +165,22 @@ pub fn run(args: RunArgs) -> ExitCode {
             if !args.quiet {
                 summary(&report);
             }
+            if report.clock_exhausted {
+                eprintln!(
+                    "def: warning: the simulated clock reached 9999-12-31T23:59:59.999Z, the last \
+                     time that can be written; the events after that carry it. Use an earlier \
+                     start time, shorter durations or fewer events."
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(RunError::Config(diags)) => {
             eprint!("{}", diags.render());
             ExitCode::from(EXIT_CONFIG)
+        }
+        Err(RunError::Unavailable(diagnostic)) => {
+            eprint!("{}", diagnostic.render());
+            ExitCode::from(EXIT_RUNTIME)
         }
         Err(RunError::Undelivered {
             undelivered,

@@ -25,6 +25,8 @@ pub const KINDS: [&str; 3] = ["datasource", "sink", "simulation"];
 pub(crate) struct Reader<'d> {
     pub source: Arc<Source>,
     pub diags: &'d mut Diagnostics,
+    /// YAML paths of the unknown fields reported so far.
+    pub unknown: Vec<String>,
 }
 
 /// A mapping being read, with its YAML path.
@@ -114,16 +116,16 @@ impl Reader<'_> {
                 format!("unknown field `{}` in {what}", key.name),
                 help,
             );
+            self.unknown.push(path);
         }
     }
 
     fn missing(&mut self, obj: &Obj, key: &str, what: &str, example: &str) {
-        // A misspelt key was already reported with "did you mean `key`?"; once is enough.
-        if obj
-            .entries
-            .iter()
-            .any(|(k, _)| did_you_mean(&k.name, [key]).is_some())
-        {
+        // A misspelt key already reported as unknown, with "did you mean `key`?": once is enough.
+        let misspelt = obj.entries.iter().any(|(k, _)| {
+            did_you_mean(&k.name, [key]).is_some() && self.unknown.contains(&obj.child(&k.name))
+        });
+        if misspelt {
             return;
         }
         self.error(
@@ -876,6 +878,13 @@ fn string_list(reader: &mut Reader, node: &Node, path: &str, key: &str) -> Optio
     Some(out)
 }
 
+/// The largest rate (events per second or per timeframe) a load may ask for: far above what
+/// one process makes (a few times 10^7 per core), low enough that counts cannot overflow.
+pub const MAX_RATE: f64 = 1e9;
+
+/// The most cases a simulation may keep open (about 32 bytes each, all opened at the start).
+pub const MAX_CONCURRENT_CASES: u64 = 10_000_000;
+
 const SIMULATION_FIELDS: &[&str] = &[
     "type",
     "steps",
@@ -914,7 +923,19 @@ fn simulation_spec(reader: &mut Reader, spec: &Obj) -> Option<SimulationSpec> {
         }
         None => CaseIdSpec::Increasing,
     };
-    let max_concurrent_cases = reader.opt_count(spec, "maxConcurrentCases", 1);
+    let max_concurrent_cases = match reader.opt_count(spec, "maxConcurrentCases", 1) {
+        Some(Some(n)) if n > MAX_CONCURRENT_CASES => {
+            let (node, path) = spec.get("maxConcurrentCases").expect("read above");
+            reader.error(
+                &path,
+                node.loc,
+                format!("`maxConcurrentCases` is {n}, more than def can keep open ({MAX_CONCURRENT_CASES})"),
+                "every open case is held in memory from the start: use at most 10000000",
+            );
+            None
+        }
+        other => other,
+    };
     let start_time = match spec.get("startTime") {
         None => Some(None),
         Some((n, p)) => {
@@ -1000,7 +1021,7 @@ fn simulation_spec(reader: &mut Reader, spec: &Obj) -> Option<SimulationSpec> {
             place: reader.place(&type_path, type_node.loc),
         },
         case_id,
-        max_concurrent_cases: max_concurrent_cases?.unwrap_or(1).min(u32::MAX as u64) as u32,
+        max_concurrent_cases: max_concurrent_cases?.unwrap_or(1) as u32,
         start_time: start_time?,
         timestamp_format: timestamp_format?,
         clock: clock?,
@@ -1012,12 +1033,17 @@ fn simulation_spec(reader: &mut Reader, spec: &Obj) -> Option<SimulationSpec> {
 
 /// Parses an RFC 3339 time, or a civil time without offset taken as UTC.
 pub fn parse_start_time(text: &str) -> Result<jiff::Timestamp, String> {
-    if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-        return Ok(ts);
+    let ts = match text.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts,
+        Err(_) => text
+            .parse::<jiff::civil::DateTime>()
+            .and_then(|dt| jiff::tz::Offset::UTC.to_timestamp(dt))
+            .map_err(|e| e.to_string())?,
+    };
+    if ts.as_millisecond() < crate::engine::clock::MIN_MS {
+        return Err("it is before the year 0, which timestamps cannot show".into());
     }
-    text.parse::<jiff::civil::DateTime>()
-        .and_then(|dt| jiff::tz::Offset::UTC.to_timestamp(dt))
-        .map_err(|e| e.to_string())
+    Ok(ts)
 }
 
 fn load_spec(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadSpec> {
@@ -1048,7 +1074,22 @@ fn load_spec(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadSpec> {
     };
     reader.deny_unknown(&obj, fields, &format!("a {which} load"));
     let what = format!("the {which} load");
-    let rate = |reader: &mut Reader, key: &str| reader.req_number(&obj, key, &what, Some(0.0));
+    let rate = |reader: &mut Reader, key: &str| {
+        let x = reader.req_number(&obj, key, &what, Some(0.0))?;
+        if x > MAX_RATE {
+            let (node, path) = obj.get(key).expect("read above");
+            reader.error(
+                &path,
+                node.loc,
+                format!(
+                    "`{key}` is {x}, above the largest rate def accepts ({MAX_RATE:e} events/s)"
+                ),
+                "one core makes a few times 10^7 events/s; ask for at most 1e9",
+            );
+            return None;
+        }
+        Some(x)
+    };
     Some(match which {
         "constant" => LoadSpec::Constant {
             load: rate(reader, "load")?,
@@ -1130,7 +1171,20 @@ fn load_spec(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadSpec> {
                     continue;
                 };
                 reader.deny_unknown(&step, &["rate", "seconds"], "a load step");
-                let r = reader.req_number(&step, "rate", "the load step", Some(0.0));
+                let r = reader
+                    .req_number(&step, "rate", "the load step", Some(0.0))
+                    .filter(|r| {
+                        let ok = *r <= MAX_RATE;
+                        if !ok {
+                            reader.error(
+                                &step.child("rate"),
+                                step.loc,
+                                format!("`rate` is {r}, above the largest rate def accepts ({MAX_RATE:e})"),
+                                "ask for at most 1e9 events/s",
+                            );
+                        }
+                        ok
+                    });
                 let s = reader.req_number(&step, "seconds", "the load step", Some(0.0));
                 match (r, s) {
                     (Some(rate), Some(seconds)) => steps.push(RateStep { rate, seconds }),
@@ -1198,9 +1252,9 @@ pub fn read_trace(path: &Path) -> Result<Vec<f64>, String> {
             }
             return Err(format!("line {}: `{line}` is not `second,rate`", i + 1));
         };
-        if !(sec >= 0.0 && rate >= 0.0 && rate.is_finite() && sec.is_finite()) {
+        if !(sec >= 0.0 && sec.is_finite() && (0.0..=MAX_RATE).contains(&rate)) {
             return Err(format!(
-                "line {}: second and rate must be finite and not negative",
+                "line {}: second must be finite and not negative, rate between 0 and {MAX_RATE:e}",
                 i + 1
             ));
         }

@@ -126,6 +126,7 @@ impl ConfigSet {
         let mut reader = Reader {
             source,
             diags: &mut self.diagnostics,
+            unknown: Vec::new(),
         };
         for node in &docs {
             match extract::document(&mut reader, node, &mut self.broken_datasources) {

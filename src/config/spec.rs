@@ -204,6 +204,28 @@ pub struct KafkaSinkSpec {
     pub flush_timeout_secs: f64,
 }
 
+/// Resolves `{node}` and `{group}` in a topic template and checks the result is a legal
+/// Kafka topic name.
+pub fn resolve_topic(template: &str, node: &str, group: &str) -> Result<String, String> {
+    let topic = template.replace("{node}", node).replace("{group}", group);
+    if let Some(open) = topic.find('{') {
+        let rest = &topic[open..];
+        let shown = rest.find('}').map_or(rest, |close| &rest[..=close]);
+        return Err(format!(
+            "the topic template `{template}` has an unknown placeholder `{shown}`; \
+             the placeholders are {{node}} and {{group}}"
+        ));
+    }
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) || topic == "." {
+        return Err(format!(
+            "`{topic}` (from the topic template `{template}`) is not a legal Kafka topic name: \
+             use 1 to 249 letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    Ok(topic)
+}
+
 /// Which partition a Kafka record goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum PartitionSpec {

@@ -4,7 +4,7 @@
 //! [`super::extract`]. What is left needs every document at once.
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
-use super::spec::{Document, SimulationKind, SinkKind, END, START};
+use super::spec::{resolve_topic, Document, SimulationKind, SinkKind, END, START};
 use super::ConfigSet;
 use std::collections::{BTreeSet, HashMap};
 
@@ -116,7 +116,9 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
     for sink in &set.sinks {
         for r in &sink.spec.data_source_refs {
             let name = r.value.as_str();
+            // A datasource too broken to read was reported already; it still counts as taken.
             if set.broken_datasources.iter().any(|b| b == name) {
+                referenced.insert(name);
                 continue;
             }
             if nodes.contains_key(name) || doc_names.contains(name) {
@@ -137,6 +139,32 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
             );
         }
     }
+    // Kafka topic templates must give a legal topic for every datasource the sink takes.
+    for sink in &set.sinks {
+        let SinkKind::Kafka(kafka) = &sink.spec.kind.value else {
+            continue;
+        };
+        let mut reported = false;
+        for ds in &set.datasources {
+            let takes = sink
+                .spec
+                .data_source_refs
+                .iter()
+                .any(|r| r.value == ds.spec.name.value || r.value == ds.name.value);
+            if !takes || reported {
+                continue;
+            }
+            if let Err(problem) = resolve_topic(&kafka.topic, &ds.spec.name.value, &ds.spec.group) {
+                reported = true;
+                diags.push(
+                    Diagnostic::error(format!("sink `{}`: {problem}", sink.name.value))
+                        .at(&sink.spec.kind.place)
+                        .help("fix the sink's `topic`"),
+                );
+            }
+        }
+    }
+
     // The frame duration the backend hears comes from the http sink; a loadTest simulation's
     // own `timeframe` (the original has both) should agree with it.
     for sim in &set.simulations {

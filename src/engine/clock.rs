@@ -8,6 +8,12 @@ use crate::config::TimestampFormat;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
+/// The last instant a timestamp can be written for: 9999-12-31T23:59:59.999Z (four-digit
+/// years, and the end of jiff's range). The engine's clock stops here.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+/// The first such instant: 0000-01-01T00:00:00Z.
+pub const MIN_MS: i64 = -62_167_219_200_000;
+
 /// Writes millisecond timestamps in one [`TimestampFormat`], caching the current day.
 #[derive(Clone, Debug)]
 pub struct TimestampWriter {
@@ -29,6 +35,7 @@ impl TimestampWriter {
     /// Appends the timestamp (without quotes) to `out`.
     #[inline]
     pub fn write(&mut self, ms: i64, out: &mut Vec<u8>) {
+        let ms = ms.clamp(MIN_MS, MAX_MS);
         let day = ms.div_euclid(MS_PER_DAY);
         if day != self.day {
             self.set_day(day);
@@ -73,12 +80,9 @@ impl TimestampWriter {
 
     fn set_day(&mut self, day: i64) {
         self.day = day;
-        let date = jiff::Timestamp::from_millisecond(day * MS_PER_DAY)
-            .map(|ts| jiff::tz::Offset::UTC.to_datetime(ts).date())
-            .unwrap_or(jiff::civil::date(1970, 1, 1));
+        let (year, month, dom) = civil_from_days(day);
         // Written digit by digit: `format!` would allocate once per simulated day.
-        let year = date.year().clamp(0, 9999) as u16;
-        let (month, dom) = (date.month() as u8, date.day() as u8);
+        let year = year.clamp(0, 9999) as u16;
         self.date = [
             b'0' + (year / 1000) as u8,
             b'0' + (year / 100 % 10) as u8,
@@ -92,6 +96,23 @@ impl TimestampWriter {
             b'0' + dom % 10,
         ];
     }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day number (days since 1970-01-01).
+///
+/// Howard Hinnant's `civil_from_days`, by hand rather than through jiff: jiff's timestamps end
+/// on 9999-12-30 (it keeps room for offsets), and the simulated clock may run to 9999-12-31.
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Milliseconds since the epoch of a jiff timestamp.
@@ -117,6 +138,18 @@ mod tests {
             w.format(millis(ts) + 86_400_000 + 3_600_000),
             "2026-11-29 06:24:33"
         );
+    }
+
+    #[test]
+    fn the_range_ends_are_what_they_say() {
+        // 2,932,896 days after 1970-01-01 is 9999-12-31; 719,528 days before it is 0000-01-01.
+        assert_eq!(civil_from_days(MAX_MS / MS_PER_DAY), (9999, 12, 31));
+        assert_eq!(MAX_MS % MS_PER_DAY, MS_PER_DAY - 1);
+        assert_eq!(civil_from_days(MIN_MS / MS_PER_DAY), (0, 1, 1));
+        assert_eq!(MIN_MS % MS_PER_DAY, 0);
+        let mut w = TimestampWriter::new(TimestampFormat::Original);
+        assert_eq!(w.format(i64::MAX), "9999-12-31 23:59:59");
+        assert_eq!(w.format(i64::MIN), "0000-01-01 00:00:00");
     }
 
     #[test]

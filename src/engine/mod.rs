@@ -96,9 +96,10 @@ impl<'c> Engine<'c> {
         Engine {
             chain,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            heap: BinaryHeap::with_capacity(max_open),
-            cases: Vec::with_capacity(max_open),
-            free_slots: Vec::with_capacity(max_open),
+            // Grown as cases open rather than all at once: a library caller may pass anything.
+            heap: BinaryHeap::with_capacity(max_open.min(1 << 16)),
+            cases: Vec::with_capacity(max_open.min(1 << 16)),
+            free_slots: Vec::new(),
             max_open,
             next_case: 1,
             last_ms: start_ms,
@@ -206,6 +207,12 @@ impl<'c> Engine<'c> {
     pub fn clock_ms(&self) -> i64 {
         self.last_ms
     }
+
+    /// True once the simulated clock has reached the last writable instant
+    /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
+    pub fn clock_exhausted(&self) -> bool {
+        self.last_ms >= clock::MAX_MS
+    }
 }
 
 /// Chooses the entry a token takes at `node` and when its event happens.
@@ -218,7 +225,11 @@ fn schedule(
 ) -> (u32, i64) {
     *selections += 1;
     let edge = node.selector.choose(*selections, rng);
-    let at = clock_ms + node.edges[edge].duration.sample_ms(rng);
+    // Saturating, and capped where timestamps can still be written (see `clock::MAX_MS`):
+    // huge durations or very long runs stop the clock there instead of wrapping around.
+    let at = clock_ms
+        .saturating_add(node.edges[edge].duration.sample_ms(rng))
+        .min(clock::MAX_MS);
     (edge as u32, at)
 }
 
@@ -285,6 +296,26 @@ mod tests {
         assert!(seen.iter().all(|&id| id >= 1 && id <= started));
         let unseen = started as usize - seen.len();
         assert!(unseen <= engine.open_cases(), "{unseen} ids never appeared");
+    }
+
+    #[test]
+    fn the_clock_stops_at_the_last_writable_instant_instead_of_wrapping() {
+        let mut set = ConfigSet::new();
+        set.add_str(
+            "huge.yaml",
+            "kind: datasource\nname: \"<start>\"\nspec: {name: \"<start>\", selection: uniform, eventData: [{activity: \"\", transition: A, duration: 0}]}\n---\nkind: datasource\nname: A\nspec: {name: A, selection: uniform, eventData: [{activity: a, transition: A, duration: 1e15}]}\n",
+        );
+        let chain = Chain::compile(&set).unwrap();
+        let mut engine = Engine::new(&chain, 1, clock::MAX_MS - 1000, 3);
+        let mut last = i64::MIN;
+        for _ in 0..100 {
+            let event = engine.next_event();
+            assert!(event.timestamp_ms >= last && event.timestamp_ms <= clock::MAX_MS);
+            last = event.timestamp_ms;
+        }
+        assert!(engine.clock_exhausted());
+        let mut writer = clock::TimestampWriter::new(crate::config::TimestampFormat::Iso8601);
+        assert_eq!(writer.format(last), "9999-12-31T23:59:59.999+00:00");
     }
 
     #[test]

@@ -16,7 +16,9 @@ use crate::config::{
 };
 use crate::engine::{clock, Engine};
 use crate::model::Chain;
-use crate::sink::{MemoryHandle, NamedSink, SinkError, SinkOptions, SinkReport, SinkSet};
+use crate::sink::{
+    MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet,
+};
 use rand::RngExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -68,6 +70,8 @@ pub struct RunReport {
     pub interrupted: bool,
     /// How a stream kept to its schedule (streams only).
     pub pacing: Option<PacingReport>,
+    /// The simulated clock reached 9999-12-31T23:59:59.999Z and stood still there.
+    pub clock_exhausted: bool,
 }
 
 impl RunReport {
@@ -88,11 +92,23 @@ pub enum RunError {
     Config(Diagnostics),
     #[error("{0}")]
     Sink(#[from] SinkError),
+    /// A destination did not answer when the run started (a broker that is down).
+    #[error("{}", .0.message)]
+    Unavailable(Diagnostic),
     #[error("{undelivered} events were not delivered")]
     Undelivered {
         undelivered: u64,
         report: Box<RunReport>,
     },
+}
+
+impl From<SinkBuildError> for RunError {
+    fn from(e: SinkBuildError) -> RunError {
+        match e {
+            SinkBuildError::Config(d) => d.into(),
+            SinkBuildError::Unreachable(d) => RunError::Unavailable(d),
+        }
+    }
 }
 
 impl From<Diagnostic> for RunError {
@@ -225,6 +241,7 @@ impl Run {
             sinks,
             interrupted,
             pacing,
+            clock_exhausted: engine.clock_exhausted(),
         };
         if let Some(e) = run_error.or(errors
             .into_iter()

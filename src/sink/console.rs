@@ -17,6 +17,8 @@ pub struct ConsoleSink {
     buffer: Vec<u8>,
     written: u64,
     buffered: u64,
+    /// The reader went away: nothing more can be written.
+    closed: bool,
 }
 
 impl ConsoleSink {
@@ -34,6 +36,7 @@ impl ConsoleSink {
             buffer: Vec::with_capacity(BUFFER + 1024),
             written: 0,
             buffered: 0,
+            closed: false,
         }
     }
 
@@ -47,9 +50,12 @@ impl ConsoleSink {
                 self.buffered = 0;
                 Ok(())
             }
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(SinkError::Closed {
-                sink: self.name.clone(),
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Err(SinkError::Closed {
+                    sink: self.name.clone(),
+                })
+            }
             Err(e) => Err(SinkError::Io {
                 sink: self.name.clone(),
                 context: "writing to standard output".into(),
@@ -74,12 +80,14 @@ impl Sink for ConsoleSink {
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        if self.buffer.is_empty() {
+        if self.buffer.is_empty() || self.closed {
             return Ok(());
         }
         self.drain()
     }
 
+    /// Reports the events written out in full; after the reader went away (`def run | head`)
+    /// that is what was written before, and the rest is not counted as a failure.
     fn finish(&mut self) -> Result<Delivery, SinkError> {
         self.flush()?;
         Ok(Delivery::all(self.written))

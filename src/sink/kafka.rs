@@ -17,7 +17,7 @@
 //! `ThreadedProducer` (one more thread polling on a small machine) or a `FutureProducer` (a
 //! future and a channel per record).
 
-use super::{Delivery, EventEncoder, Sink, SinkError};
+use super::{Delivery, EventEncoder, Sink, SinkBuildError, SinkError};
 use crate::config::{Diagnostic, KafkaSinkSpec, PartitionSpec, TimestampFormat};
 use crate::engine::Event;
 use crate::model::Chain;
@@ -194,27 +194,7 @@ fn murmur2(data: &[u8]) -> u32 {
     h
 }
 
-/// Resolves `{node}` and `{group}` in a topic template and checks the result is a legal
-/// Kafka topic name.
-pub fn resolve_topic(template: &str, node: &str, group: &str) -> Result<String, String> {
-    let topic = template.replace("{node}", node).replace("{group}", group);
-    if let Some(open) = topic.find('{') {
-        let rest = &topic[open..];
-        let shown = rest.find('}').map_or(rest, |close| &rest[..=close]);
-        return Err(format!(
-            "the topic template `{template}` has an unknown placeholder `{shown}`; \
-             the placeholders are {{node}} and {{group}}"
-        ));
-    }
-    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) || topic == "." {
-        return Err(format!(
-            "`{topic}` (from the topic template `{template}`) is not a legal Kafka topic name: \
-             use 1 to 249 letters, digits, `.`, `_` and `-`"
-        ));
-    }
-    Ok(topic)
-}
+pub use crate::config::resolve_topic;
 
 /// Builds the librdkafka configuration: our defaults, then the user's `producer:` map, then
 /// the keys that have their own place in the spec.
@@ -264,7 +244,7 @@ impl KafkaSink {
         chain: &Chain,
         refs: &[String],
         timestamps: TimestampFormat,
-    ) -> Result<KafkaSink, Diagnostic> {
+    ) -> Result<KafkaSink, SinkBuildError> {
         let mut topics: Vec<String> = Vec::new();
         let mut node_topic = vec![NO_TOPIC; chain.nodes.len()];
         for node in &chain.nodes {
@@ -318,7 +298,13 @@ impl KafkaSink {
         let deadline = Instant::now() + timeout;
         for topic in &topics {
             let partitions = topic_partitions(&producer, topic, deadline).map_err(|problem| {
-                problem.into_diagnostic(name, &spec.bootstrap_server, topic, timeout)
+                let unreachable = matches!(problem, TopicProblem::Unreachable(_));
+                let d = problem.into_diagnostic(name, &spec.bootstrap_server, topic, timeout);
+                if unreachable {
+                    SinkBuildError::Unreachable(d)
+                } else {
+                    SinkBuildError::Config(d)
+                }
             })?;
             let needed = match partitioning {
                 Partitioning::Default => 1,
@@ -332,7 +318,8 @@ impl KafkaSink {
                 ))
                 .help(
                     "create the topic with more partitions, or lower `partition` / `partitionCount`",
-                ));
+                )
+                .into());
             }
         }
 
@@ -631,6 +618,10 @@ mod tests {
         let err = KafkaSink::build("k", &spec, &chain, &refs, TimestampFormat::Original)
             .err()
             .unwrap();
+        // The broker answered: a topic that cannot hold the partitioning is a config error.
+        let SinkBuildError::Config(err) = err else {
+            panic!("expected a config error, got {err:?}")
+        };
         assert!(
             err.message.contains("topic `narrow` has 2 partition(s)"),
             "{}",

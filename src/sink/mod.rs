@@ -43,6 +43,22 @@ pub enum SinkError {
     Closed { sink: String },
 }
 
+/// Why the sinks of a run could not be built.
+#[derive(Debug)]
+pub enum SinkBuildError {
+    /// The configuration cannot work (a bad topic template, a setting the client refuses).
+    Config(Diagnostic),
+    /// A destination did not answer (a broker that is down): a runtime failure, not a
+    /// mistake in the config.
+    Unreachable(Diagnostic),
+}
+
+impl From<Diagnostic> for SinkBuildError {
+    fn from(d: Diagnostic) -> SinkBuildError {
+        SinkBuildError::Config(d)
+    }
+}
+
 /// What a sink delivered, reported when it finishes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Delivery {
@@ -130,7 +146,7 @@ impl SinkSet {
         chain: &Chain,
         options: SinkOptions,
         extra: Vec<NamedSink>,
-    ) -> Result<SinkSet, Diagnostic> {
+    ) -> Result<SinkSet, SinkBuildError> {
         let mut sinks = Vec::new();
         let mut memory = BTreeMap::new();
         for doc in &set.sinks {
@@ -164,7 +180,12 @@ impl SinkSet {
                         .collect();
                     Box::new(
                         KafkaSink::build(&name, kafka, chain, &refs, options.timestamp_format)
-                            .map_err(|d| d.at(&spec.kind.place))?,
+                            .map_err(|e| match e {
+                                SinkBuildError::Config(d) => {
+                                    SinkBuildError::Config(d.at(&spec.kind.place))
+                                }
+                                unreachable => unreachable,
+                            })?,
                     )
                 }
                 SinkKind::Http(http) => {
@@ -178,7 +199,8 @@ impl SinkSet {
                     .help(
                         "the live view is planned; for now watch a `console` sink, \
                          or a `file` sink with `tail -f`",
-                    ))
+                    )
+                    .into())
                 }
             };
             sinks.push(NamedSink {
@@ -193,7 +215,7 @@ impl SinkSet {
             });
         }
         sinks.extend(extra);
-        SinkSet::route(sinks, chain, memory)
+        Ok(SinkSet::route(sinks, chain, memory)?)
     }
 
     /// Routes the given sinks over the chain's nodes.
