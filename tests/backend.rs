@@ -145,21 +145,8 @@ fn write_config(dir: &Path, url: &str) {
 
 /// Runs the short load test (1000 events in 5 frames) into the backend at `url`.
 fn run_load_test(dir: &Path, url: &str) {
-    write_config(dir, url);
-    let output = AssertCommand::cargo_bin("def")
-        .unwrap()
-        .args(["run", "--seed", "11"])
-        .arg(fixture("reference/datasource/assemblyline"))
-        .arg(fixture("backend/loadtest.yaml"))
-        .arg(dir.join("sinks.yaml"))
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "def run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (code, stderr, _) = run_load_test_failing(dir, url);
+    assert_eq!(code, Some(0), "def run failed: {stderr}");
 }
 
 fn lines(path: &Path) -> Vec<String> {
