@@ -22,16 +22,12 @@ fn engine(c: &mut Criterion) {
             b.iter(|| black_box(engine.next_event().timestamp_ms))
         });
     }
-    let sinks = vec![NamedSink {
-        name: "blackhole".into(),
-        type_name: "blackhole".into(),
-        sink: Box::new(BlackholeSink::default()),
-        refs: chain
-            .nodes
-            .iter()
-            .map(|n| n.name.as_str().to_string())
-            .collect(),
-    }];
+    let sinks = vec![NamedSink::taking_all(
+        "blackhole",
+        "blackhole",
+        Box::new(BlackholeSink::default()),
+        &chain,
+    )];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 5);
     group.bench_function("next_event+dispatch/blackhole", |b| {

@@ -1,7 +1,10 @@
 //! Chain analysis, graph drawing and shape warnings: exact on chains solved by hand, checked
 //! against long seeded simulations, and run end to end through the binary.
 
+mod common;
+
 use assert_cmd::Command;
+use common::NODES;
 use def::analysis::{self, graph::Graph, svg, Analysis, Regime, RegimeAnalysis};
 use def::config::ConfigSet;
 use def::engine::Engine;
@@ -10,15 +13,6 @@ use predicates::prelude::*;
 use std::path::Path;
 
 const FIXTURES: &str = "tests/fixtures/analysis";
-const NODES: [&str; 7] = [
-    "GoodsDelivery",
-    "MaterialPreparation",
-    "AssemblyLineSetup",
-    "Assembling",
-    "QualityControl",
-    "Packaging",
-    "Shipping",
-];
 
 fn fixture(name: &str) -> ConfigSet {
     let mut set = ConfigSet::new();

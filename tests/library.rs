@@ -1,5 +1,8 @@
 //! The library API, as the original's own tests used it.
 
+mod common;
+
+use common::NODES;
 use def::config::ConfigSet;
 use def::engine::Event;
 use def::simulation::RunOptions;
@@ -22,16 +25,7 @@ fn the_originals_check_100_steps_give_exactly_100_events() {
     let events = report.memory["test"].events();
     assert_eq!(events.len(), 100);
     assert_eq!(report.sinks[0].delivery.delivered, 100);
-    let nodes = [
-        "GoodsDelivery",
-        "MaterialPreparation",
-        "AssemblyLineSetup",
-        "Assembling",
-        "QualityControl",
-        "Packaging",
-        "Shipping",
-    ];
-    assert!(events.iter().all(|e| nodes.contains(&e.node.as_str())));
+    assert!(events.iter().all(|e| NODES.contains(&e.node.as_str())));
 }
 
 /// A custom sink that counts events by node index.
@@ -53,18 +47,7 @@ fn custom_sinks_get_only_their_datasources() {
     let report = EventFactory::new()
         .add_str("example.yaml", def::config::ASSEMBLY_LINE_EXAMPLE)
         .add_sink("shipping-only", &["Shipping"], Counting(count.clone()))
-        .memory_sink(
-            "all",
-            &[
-                "GoodsDelivery",
-                "MaterialPreparation",
-                "AssemblyLineSetup",
-                "Assembling",
-                "QualityControl",
-                "Packaging",
-                "Shipping",
-            ],
-        )
+        .memory_sink("all", &NODES)
         .options(RunOptions {
             seed: Some(3),
             steps: Some(10_000),

@@ -33,16 +33,12 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn a_million_events_allocate_nothing() {
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let sinks = vec![NamedSink {
-        name: "blackhole".into(),
-        type_name: "blackhole".into(),
-        sink: Box::new(BlackholeSink::default()),
-        refs: chain
-            .nodes
-            .iter()
-            .map(|n| n.name.as_str().to_string())
-            .collect(),
-    }];
+    let sinks = vec![NamedSink::taking_all(
+        "blackhole",
+        "blackhole",
+        Box::new(BlackholeSink::default()),
+        &chain,
+    )];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 1000);
     let mut encoder = EventEncoder::new(TimestampFormat::Iso8601);

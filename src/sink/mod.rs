@@ -112,6 +112,27 @@ pub struct NamedSink {
     pub refs: Vec<String>,
 }
 
+impl NamedSink {
+    /// A sink that takes the events of every datasource of `chain`.
+    pub fn taking_all(
+        name: &str,
+        type_name: &str,
+        sink: Box<dyn Sink>,
+        chain: &Chain,
+    ) -> NamedSink {
+        NamedSink {
+            name: name.to_string(),
+            type_name: type_name.to_string(),
+            sink,
+            refs: chain
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str().to_string())
+                .collect(),
+        }
+    }
+}
+
 /// Settings shared by every sink of a run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SinkOptions {

@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests that talk to the real Kafka-compatible broker
-//! (`tests/kafka.rs`, `tests/backend.rs`): finding the broker, naming and creating topics, and
-//! reading a topic back by assigning its partitions (Tansu, the test broker, does not complete
-//! consumer-group joins).
+//! Helpers shared by the integration tests: the assembly line's datasource names, and for the
+//! tests that talk to the real Kafka-compatible broker (`tests/kafka.rs`, `tests/backend.rs`):
+//! finding the broker, naming and creating topics, and reading a topic back by assigning its
+//! partitions (Tansu, the test broker, does not complete consumer-group joins).
 
 // Each test binary includes this module and uses a different part of it.
 #![allow(dead_code)]
