@@ -4,8 +4,9 @@
 
 use super::queue::Frame;
 use crate::config::{Diagnostic, KafkaSinkSpec, PartitionSpec};
-use crate::sink::kafka::{case_partition, client_config, settle, topic_partitions, Accounting};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use crate::sink::kafka::{
+    case_partition, client_config, send_waiting, settle, topic_partitions, Accounting, POLL_EVERY,
+};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -17,9 +18,6 @@ use std::time::{Duration, Instant};
 /// The most distinct Kafka topics one backend emits to (a topic template over the events'
 /// `node` and `group`); delivery is counted per topic in a table of this size.
 pub const MAX_TOPICS: usize = 256;
-
-/// Serve librdkafka's delivery reports after this many records.
-const POLL_EVERY: u64 = 256;
 
 /// Where events go, as the command line says.
 #[derive(Clone, Debug)]
@@ -323,23 +321,17 @@ impl KafkaOutput {
             record = record.key(key);
         }
         record.partition = partition;
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                // librdkafka's queue is full: serve delivery reports to free room; nothing is
-                // dropped (records that cannot be delivered time out and are counted).
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    self.producer.poll(Duration::from_millis(10));
-                }
-                Err((e, _)) => {
-                    return Err(format!(
-                        "cannot queue an event for topic `{}`: {e}",
-                        self.names[topic as usize]
-                    ))
-                }
-            }
-        }
+        send_waiting(
+            &self.producer,
+            record,
+            || Ok(()),
+            |e| {
+                format!(
+                    "cannot queue an event for topic `{}`: {e}",
+                    self.names[topic as usize]
+                )
+            },
+        )?;
         self.queued += 1;
         if self.queued % POLL_EVERY == 0 {
             self.producer.poll(Duration::ZERO);

@@ -24,6 +24,7 @@ use crate::model::Chain;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::ToBytes;
 use rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
 };
@@ -59,7 +60,8 @@ const DEFAULT_CLIENT_ID: &str = "def";
 
 /// Serve delivery reports after this many records (a power of two), so that they are handled
 /// in step with production without a poll call per record.
-const POLL_EVERY: u64 = 256;
+/// Records between two servings of delivery reports (the sink's and the backend's).
+pub const POLL_EVERY: u64 = 256;
 
 /// `node_topic` entry of a datasource this sink does not take.
 const NO_TOPIC: u32 = u32::MAX;
@@ -76,6 +78,34 @@ impl Accounting {
     pub fn remember(&self, reason: String) {
         if let Ok(mut slot) = self.first_error.lock() {
             slot.get_or_insert(reason);
+        }
+    }
+}
+
+/// Hands a record to librdkafka. While its queue is full, serves delivery reports (which frees
+/// room) and tries again, calling `after_wait` each time so a caller can give up once deliveries
+/// fail: records are never dropped (if the broker is gone, queued records time out after
+/// `message.timeout.ms`, which frees room too). Any other refusal goes through `refused`.
+/// Shared by the Kafka sink and the load backend's Kafka output.
+pub fn send_waiting<K, P, E>(
+    producer: &BaseProducer<Accounting>,
+    mut record: BaseRecord<'_, K, P, usize>,
+    mut after_wait: impl FnMut() -> Result<(), E>,
+    refused: impl FnOnce(KafkaError) -> E,
+) -> Result<(), E>
+where
+    K: ToBytes + ?Sized,
+    P: ToBytes + ?Sized,
+{
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                producer.poll(Duration::from_millis(10));
+                after_wait()?;
+            }
+            Err((e, _)) => return Err(refused(e)),
         }
     }
 }
@@ -466,26 +496,17 @@ impl Sink for KafkaSink {
             .key(&self.key[..])
             .payload(&self.value[..]);
         record.partition = partition;
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                // librdkafka's queue is full: serve delivery reports (which frees room) and
-                // try again. Records are never dropped; if the broker is gone, queued records
-                // time out after `message.timeout.ms`, which frees room too.
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                    record = back;
-                    self.producer.poll(Duration::from_millis(10));
-                    self.check_failures()?;
-                }
-                Err((e, _)) => {
-                    let message = format!(
-                        "cannot queue an event for topic `{}`: {e}",
-                        self.topics[topic]
-                    );
-                    return Err(self.failed(message));
-                }
-            }
-        }
+        send_waiting(
+            &self.producer,
+            record,
+            || self.check_failures(),
+            |e| {
+                self.failed(format!(
+                    "cannot queue an event for topic `{}`: {e}",
+                    self.topics[topic]
+                ))
+            },
+        )?;
         self.queued += 1;
         if self.queued % POLL_EVERY == 0 {
             self.producer.poll(Duration::ZERO);
