@@ -51,6 +51,7 @@ pub mod model;
 pub mod pacing;
 pub mod simulation;
 pub mod sink;
+pub mod time;
 
 use config::ConfigSet;
 use simulation::{Run, RunError, RunOptions, RunReport};

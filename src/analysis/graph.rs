@@ -6,7 +6,7 @@
 //! the graph out, is in [`super::svg`].
 
 use super::{fmt_number, To, View};
-use crate::config::{ConfigSet, DurationSpec, SelectionSpec};
+use crate::config::{ConfigSet, DurationSpec, Kind, SelectionSpec};
 use std::fmt::Write as _;
 
 /// What a vertex stands for.
@@ -178,7 +178,7 @@ impl Graph {
                 .iter()
                 .map(|s| SinkBox {
                     name: s.name.value.clone(),
-                    type_name: s.spec.kind.value.type_name().to_string(),
+                    type_name: s.spec.settings.value.sink_type().name().to_string(),
                     refs: s
                         .spec
                         .data_source_refs

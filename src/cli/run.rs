@@ -2,7 +2,9 @@
 
 use super::{load, EXIT_CONFIG, EXIT_RUNTIME};
 use clap::Args;
-use def::config::{ConfigSet, LoadSpec, SimulationKind, TimestampFormat};
+use def::config::{
+    ConfigSet, Kind, LoadBehavior, SimulationSettings, SimulationType, TimestampFormat,
+};
 use def::simulation::{PacingReport, Run, RunError, RunOptions, RunReport};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,11 +72,11 @@ fn load_override() -> Result<Option<f64>, String> {
     };
     let text = value.to_string_lossy();
     match text.trim().parse::<f64>() {
-        Ok(rate) if (0.0..=def::config::extract::MAX_RATE).contains(&rate) => Ok(Some(rate)),
-        Ok(rate) if rate > def::config::extract::MAX_RATE => Err(format!(
+        Ok(rate) if (0.0..=def::config::MAX_RATE).contains(&rate) => Ok(Some(rate)),
+        Ok(rate) if rate > def::config::MAX_RATE => Err(format!(
             "the environment variable LOAD is {rate}, above the largest rate def accepts ({:e} \
              events/s; one core makes a few times 10^7)",
-            def::config::extract::MAX_RATE
+            def::config::MAX_RATE
         )),
         _ => Err(format!(
             "the environment variable LOAD is `{text}`, which is not a rate: give a number \
@@ -84,16 +86,17 @@ fn load_override() -> Result<Option<f64>, String> {
 }
 
 /// Flags that the chosen simulation type does not use, so that they are not ignored silently.
-fn inapplicable_flags(args: &RunArgs, simulation_type: &str) -> Vec<String> {
+fn inapplicable_flags(args: &RunArgs, simulation_type: SimulationType) -> Vec<String> {
     let mut out = Vec::new();
-    if args.steps.is_some() && simulation_type != "countBased" {
+    let name = simulation_type.name();
+    if args.steps.is_some() && simulation_type != SimulationType::CountBased {
         out.push(format!(
-            "--steps applies to countBased simulations; this one is {simulation_type} (use --max-events)"
+            "--steps applies to countBased simulations; this one is {name} (use --max-events)"
         ));
     }
-    if args.duration.is_some() && simulation_type != "stream" {
+    if args.duration.is_some() && simulation_type != SimulationType::Stream {
         out.push(format!(
-            "--duration applies to stream simulations; this one is {simulation_type} (use --max-events)"
+            "--duration applies to stream simulations; this one is {name} (use --max-events)"
         ));
     }
     out
@@ -103,7 +106,7 @@ fn parse_time(text: &str) -> Result<StartTime, String> {
     if text == "now" {
         return Ok(StartTime(Some(jiff::Timestamp::now())));
     }
-    def::config::extract::parse_start_time(text).map(|t| StartTime(Some(t)))
+    def::time::parse_start_time(text).map(|t| StartTime(Some(t)))
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
@@ -129,7 +132,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
     };
     if let Ok(sim) = set.simulation(args.simulation.as_deref()) {
-        for warning in inapplicable_flags(&args, sim.spec.kind.value.type_name()) {
+        for warning in inapplicable_flags(&args, sim.spec.settings.value.simulation_type()) {
             eprintln!("def: warning: {warning}");
         }
     }
@@ -156,7 +159,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let result = Run::prepare(&set, options, Vec::new()).and_then(|run| {
         if let (Some(rate), false) = (load, args.quiet) {
-            warn_unused_load(rate, &run.spec.kind.value);
+            warn_unused_load(rate, &run.spec.settings.value);
         }
         run.execute()
     });
@@ -198,23 +201,19 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 /// `LOAD` replaces only a constant load; say so when the simulation has another.
-fn warn_unused_load(rate: f64, kind: &SimulationKind) {
+fn warn_unused_load(rate: f64, kind: &SimulationSettings) {
     let load = match kind {
-        SimulationKind::Stream { load } | SimulationKind::LoadTest { load, .. } => load,
-        SimulationKind::CountBased { .. } => {
+        SimulationSettings::Stream { load } | SimulationSettings::LoadTest { load, .. } => load,
+        SimulationSettings::CountBased { .. } => {
             eprintln!("def: warning: LOAD={rate} is ignored: a countBased simulation has no load");
             return;
         }
     };
-    if !matches!(load, LoadSpec::Constant { .. }) {
-        let name = match load {
-            LoadSpec::Gradual { .. } => "gradual",
-            LoadSpec::Sinus { .. } => "sinus",
-            LoadSpec::Steps { .. } => "steps",
-            _ => "trace",
-        };
+    let behavior = load.behavior();
+    if behavior != LoadBehavior::Constant {
         eprintln!(
-            "def: warning: LOAD={rate} is ignored: it replaces a constant load, and this load is {name}"
+            "def: warning: LOAD={rate} is ignored: it replaces a constant load, and this load is {}",
+            behavior.name()
         );
     }
 }

@@ -1,21 +1,46 @@
-//! Configuration: YAML files in, typed and validated specs out.
+//! Configuration: YAML files in, typed and validated specs out. The bottom layer but for
+//! [`crate::time`]: it imports nothing else of the crate.
 //!
 //! A [`ConfigSet`] collects documents from files, directories (their `.yaml`/`.yml` files in
-//! sorted order) and strings. Each document is read into a typed spec ([`spec`]); problems are
-//! collected as [`Diagnostic`]s that point at a file, line and column. [`ConfigSet::validate`]
-//! adds the checks that span documents (transitions, references, duplicates). Nothing here
-//! runs anything: [`crate::model`] compiles the specs.
+//! sorted order) and strings. [`yaml`] parses text into a tree that keeps every node's line
+//! and column; [`document`] dispatches each document to its component family's reader —
+//! [`datasource`] (with [`selection`] and [`duration`]), [`sink`], [`simulation`] (with
+//! [`load`]) — each holding that family's spec types, its `Copy` kind enum (the names, fields
+//! and examples of its types) and its defaults, and reading with the toolkit in [`read`].
+//! Problems are collected as [`Diagnostic`]s that point at a file, line and column.
+//! [`ConfigSet::validate`] adds the checks that span documents (transitions, references,
+//! duplicates). Nothing here runs anything: [`crate::model`] compiles the specs.
 
+pub mod datasource;
 pub mod diagnostic;
-pub mod extract;
-pub mod spec;
+pub mod document;
+pub mod duration;
+pub mod load;
+pub mod read;
+pub mod selection;
+pub mod simulation;
+pub mod sink;
 mod validate;
 pub mod yaml;
 
+pub use crate::time::TimestampFormat;
+pub use datasource::{DatasourceSpec, EdgeSpec, END, START};
 pub use diagnostic::{Diagnostic, Diagnostics, Place, Severity, Source};
-pub use spec::*;
+pub use document::{At, Document, DocumentKind};
+pub use duration::{DurationSpec, DurationType};
+pub use load::{LoadBehavior, LoadSpec, RateStep, MAX_RATE};
+pub use read::Kind;
+pub use selection::{SelectionSpec, SelectionType};
+pub use simulation::{
+    CaseIdSpec, ClockSpec, SimulationSettings, SimulationSpec, SimulationType, MAX_CONCURRENT_CASES,
+};
+pub use sink::{
+    resolve_topic, ConsoleFormat, FileFormat, HttpSinkSpec, KafkaSinkSpec, PartitionSpec,
+    PartitionType, SinkSettings, SinkSpec, SinkType,
+};
 
-use extract::{AnyDocument, Reader};
+use document::AnyDocument;
+use read::Reader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -129,7 +154,7 @@ impl ConfigSet {
             unknown: Vec::new(),
         };
         for node in &docs {
-            match extract::document(&mut reader, node, &mut self.broken_datasources) {
+            match document::read(&mut reader, node, &mut self.broken_datasources) {
                 Some(AnyDocument::Datasource(d)) => self.datasources.push(d),
                 Some(AnyDocument::Sink(d)) => self.sinks.push(d),
                 Some(AnyDocument::Simulation(d)) => self.simulations.push(d),

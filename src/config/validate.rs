@@ -1,10 +1,13 @@
 //! Checks that span documents: names, transitions and references.
 //!
 //! Single-document checks (types, ranges, distribution sums) happen while reading, in
-//! [`super::extract`]. What is left needs every document at once.
+//! the family readers ([`super::document`]). What is left needs every document at once.
 
+use super::datasource::{END, START};
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics};
-use super::spec::{resolve_topic, Document, SimulationKind, SinkKind, END, START};
+use super::document::Document;
+use super::simulation::SimulationSettings;
+use super::sink::{resolve_topic, SinkSettings};
 use super::ConfigSet;
 use std::collections::{BTreeSet, HashMap};
 
@@ -141,7 +144,7 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
     }
     // Kafka topic templates must give a legal topic for every datasource the sink takes.
     for sink in &set.sinks {
-        let SinkKind::Kafka(kafka) = &sink.spec.kind.value else {
+        let SinkSettings::Kafka(kafka) = &sink.spec.settings.value else {
             continue;
         };
         let mut reported = false;
@@ -158,7 +161,7 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
                 reported = true;
                 diags.push(
                     Diagnostic::error(format!("sink `{}`: {problem}", sink.name.value))
-                        .at(&sink.spec.kind.place)
+                        .at(&sink.spec.settings.place)
                         .help("fix the sink's `topic`"),
                 );
             }
@@ -168,18 +171,18 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
     // The frame duration the backend hears comes from the http sink; a loadTest simulation's
     // own `timeframe` (the original has both) should agree with it.
     for sim in &set.simulations {
-        let SimulationKind::LoadTest { timeframe_ms, .. } = sim.spec.kind.value else {
+        let SimulationSettings::LoadTest { timeframe_ms, .. } = sim.spec.settings.value else {
             continue;
         };
         for sink in &set.sinks {
-            if let SinkKind::Http(http) = &sink.spec.kind.value {
+            if let SinkSettings::Http(http) = &sink.spec.settings.value {
                 if http.timeframe_ms != timeframe_ms {
                     diags.push(
                         Diagnostic::warning(format!(
                             "sink `{}` sends {} ms timeframes but simulation `{}` says `timeframe: {timeframe_ms}`",
                             sink.name.value, http.timeframe_ms, sim.name.value
                         ))
-                        .at(&sink.spec.kind.place)
+                        .at(&sink.spec.settings.place)
                         .help("frames last the sink's `timeframe`; give both the same value"),
                     );
                 }

@@ -10,9 +10,8 @@
 //! One event costs one heap sift, one alias-table choice and one duration sample: no
 //! allocation, no name lookup.
 
-pub mod clock;
-
 use crate::model::{Chain, Edge, Node, Target};
+use crate::time;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
@@ -211,7 +210,7 @@ impl<'c> Engine<'c> {
     /// True once the simulated clock has reached the last writable instant
     /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
     pub fn clock_exhausted(&self) -> bool {
-        self.last_ms >= clock::MAX_MS
+        self.last_ms >= time::MAX_MS
     }
 }
 
@@ -225,11 +224,11 @@ fn schedule(
 ) -> (u32, i64) {
     *selections += 1;
     let edge = node.selector.choose(*selections, rng);
-    // Saturating, and capped where timestamps can still be written (see `clock::MAX_MS`):
+    // Saturating, and capped where timestamps can still be written (see `time::MAX_MS`):
     // huge durations or very long runs stop the clock there instead of wrapping around.
     let at = clock_ms
         .saturating_add(node.edges[edge].duration.sample_ms(rng))
-        .min(clock::MAX_MS);
+        .min(time::MAX_MS);
     (edge as u32, at)
 }
 
@@ -306,15 +305,15 @@ mod tests {
             "kind: datasource\nname: \"<start>\"\nspec: {name: \"<start>\", selection: uniform, eventData: [{activity: \"\", transition: A, duration: 0}]}\n---\nkind: datasource\nname: A\nspec: {name: A, selection: uniform, eventData: [{activity: a, transition: A, duration: 1e15}]}\n",
         );
         let chain = Chain::compile(&set).unwrap();
-        let mut engine = Engine::new(&chain, 1, clock::MAX_MS - 1000, 3);
+        let mut engine = Engine::new(&chain, 1, time::MAX_MS - 1000, 3);
         let mut last = i64::MIN;
         for _ in 0..100 {
             let event = engine.next_event();
-            assert!(event.timestamp_ms >= last && event.timestamp_ms <= clock::MAX_MS);
+            assert!(event.timestamp_ms >= last && event.timestamp_ms <= time::MAX_MS);
             last = event.timestamp_ms;
         }
         assert!(engine.clock_exhausted());
-        let mut writer = clock::TimestampWriter::new(crate::config::TimestampFormat::Iso8601);
+        let mut writer = time::TimestampWriter::new(time::TimestampFormat::Iso8601);
         assert_eq!(writer.format(last), "9999-12-31T23:59:59.999+00:00");
     }
 

@@ -12,13 +12,14 @@ mod stream;
 pub use stream::PacingReport;
 
 use crate::config::{
-    ConfigSet, Diagnostic, Diagnostics, SimulationKind, SimulationSpec, TimestampFormat,
+    ConfigSet, Diagnostic, Diagnostics, Kind, SimulationSettings, SimulationSpec, TimestampFormat,
 };
-use crate::engine::{clock, Engine};
+use crate::engine::Engine;
 use crate::model::Chain;
 use crate::sink::{
     MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet,
 };
+use crate::time;
 use rand::RngExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -159,11 +160,11 @@ impl Run {
             None => (rand::rng().random::<u64>(), true),
         };
         let start_ms = match (options.start_time, spec.start_time) {
-            (Some(t), _) | (None, Some(t)) => clock::millis(t),
+            (Some(t), _) | (None, Some(t)) => time::millis(t),
             (None, None) if !seed_was_random => {
-                clock::millis(SEEDED_START.parse().expect("a valid constant"))
+                time::millis(SEEDED_START.parse().expect("a valid constant"))
             }
-            (None, None) => clock::now_ms(),
+            (None, None) => time::now_ms(),
         };
         Ok(Run {
             chain,
@@ -188,13 +189,13 @@ impl Run {
         );
         let max_events = self.options.max_events.or(self.spec.max_events);
         let mut pacing = None;
-        let outcome = match &self.spec.kind.value {
-            SimulationKind::CountBased { steps } => {
+        let outcome = match &self.spec.settings.value {
+            SimulationSettings::CountBased { steps } => {
                 let steps = self.options.steps.unwrap_or(*steps);
                 let limit = max_events.map_or(steps, |m| m.min(steps));
                 count_based::run(&mut engine, &mut self.sinks, limit, &self.options)
             }
-            SimulationKind::Stream { load } => stream::run(
+            SimulationSettings::Stream { load } => stream::run(
                 &mut engine,
                 &mut self.sinks,
                 &self.spec,
@@ -206,7 +207,7 @@ impl Run {
                 pacing = Some(report);
                 outcome
             }),
-            SimulationKind::LoadTest {
+            SimulationSettings::LoadTest {
                 load,
                 gen_timeframes_til_start,
                 steps,
@@ -231,7 +232,7 @@ impl Run {
         let (sinks, errors) = self.sinks.finish();
         let report = RunReport {
             simulation: self.simulation,
-            simulation_type: self.spec.kind.value.type_name(),
+            simulation_type: self.spec.settings.value.simulation_type().name(),
             seed: self.seed,
             seed_was_random: self.seed_was_random,
             start_ms: self.start_ms,

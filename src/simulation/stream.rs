@@ -13,9 +13,10 @@
 
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec};
-use crate::engine::{clock, Engine};
+use crate::engine::Engine;
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
 use crate::sink::SinkSet;
+use crate::time;
 use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -77,7 +78,7 @@ pub(super) fn run(
     let wall = spec.clock == ClockSpec::Wall;
     let duration = options.duration_secs.or(spec.duration_secs);
     let start = Instant::now();
-    let wall_start_ms = clock::now_ms();
+    let wall_start_ms = time::now_ms();
     let mut pacer = Pacer::new(Load::new(&load), start);
     if let Some(n) = max_events {
         pacer = pacer.limit_events(n);

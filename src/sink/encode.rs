@@ -3,9 +3,8 @@
 //! Every string an event carries was JSON-escaped once when the chain was compiled, so encoding
 //! is copying bytes, two integer conversions and a cached date.
 
-use crate::config::TimestampFormat;
-use crate::engine::clock::TimestampWriter;
 use crate::engine::Event;
+use crate::time::{TimestampFormat, TimestampWriter};
 
 /// Encodes events; one per sink, since it caches the current day.
 #[derive(Clone)]

@@ -1,9 +1,8 @@
 //! `memory` (the original's `test`): keeps events in memory for library users and tests.
 
 use super::{Delivery, EventEncoder, Sink, SinkError};
-use crate::config::TimestampFormat;
-use crate::engine::clock::TimestampWriter;
 use crate::engine::Event;
+use crate::time::{TimestampFormat, TimestampWriter};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// An event as plain owned data, with the same field names as its JSON.

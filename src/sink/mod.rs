@@ -21,7 +21,7 @@ pub use http::HttpSink;
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 
-use crate::config::{ConfigSet, Diagnostic, SinkKind, TimestampFormat};
+use crate::config::{ConfigSet, Diagnostic, Kind, SinkSettings, TimestampFormat};
 use crate::engine::Event;
 use crate::model::Chain;
 use std::collections::BTreeMap;
@@ -173,27 +173,27 @@ impl SinkSet {
         for doc in &set.sinks {
             let spec = &doc.spec;
             let name = doc.name.value.clone();
-            let sink: Box<dyn Sink> = match &spec.kind.value {
-                SinkKind::Console { format } => Box::new(ConsoleSink::new(
+            let sink: Box<dyn Sink> = match &spec.settings.value {
+                SinkSettings::Console { format } => Box::new(ConsoleSink::new(
                     &name,
                     spec.id.as_deref().unwrap_or("Sensor"),
                     *format,
                     options.timestamp_format,
                 )),
-                SinkKind::File { path, .. } => Box::new(
+                SinkSettings::File { path, .. } => Box::new(
                     FileSink::create(&name, path, options.timestamp_format).map_err(|e| {
                         Diagnostic::error(format!("cannot create {}: {e}", path.display()))
-                            .at(&spec.kind.place)
+                            .at(&spec.settings.place)
                             .help("check that the folder exists and is writable")
                     })?,
                 ),
-                SinkKind::Blackhole => Box::new(BlackholeSink::default()),
-                SinkKind::Memory => {
+                SinkSettings::Blackhole => Box::new(BlackholeSink::default()),
+                SinkSettings::Memory => {
                     let (sink, handle) = MemorySink::new(options.timestamp_format);
                     memory.insert(name.clone(), handle);
                     Box::new(sink)
                 }
-                SinkKind::Kafka(kafka) => {
+                SinkSettings::Kafka(kafka) => {
                     let refs: Vec<String> = spec
                         .data_source_refs
                         .iter()
@@ -203,20 +203,20 @@ impl SinkSet {
                         KafkaSink::build(&name, kafka, chain, &refs, options.timestamp_format)
                             .map_err(|e| match e {
                                 SinkBuildError::Config(d) => {
-                                    SinkBuildError::Config(d.at(&spec.kind.place))
+                                    SinkBuildError::Config(d.at(&spec.settings.place))
                                 }
                                 unreachable => unreachable,
                             })?,
                     )
                 }
-                SinkKind::Http(http) => {
+                SinkSettings::Http(http) => {
                     Box::new(HttpSink::new(&name, http, options.timestamp_format))
                 }
-                SinkKind::Ui => {
+                SinkSettings::Ui => {
                     return Err(Diagnostic::error(format!(
                         "sink `{name}` has type `ui`, which this build of def cannot run yet"
                     ))
-                    .at(&spec.kind.place)
+                    .at(&spec.settings.place)
                     .help(
                         "the live view is planned; for now watch a `console` sink, \
                          or a `file` sink with `tail -f`",
@@ -226,7 +226,7 @@ impl SinkSet {
             };
             sinks.push(NamedSink {
                 name,
-                type_name: spec.kind.value.type_name().to_string(),
+                type_name: spec.settings.value.sink_type().name().to_string(),
                 sink,
                 refs: spec
                     .data_source_refs

@@ -1,10 +1,13 @@
-//! Simulated time: milliseconds since the Unix epoch, and writing them as text fast.
+//! Time, the bottom layer: milliseconds since the Unix epoch, the range a timestamp can be
+//! written in, the timestamp formats, start-time parsing, and writing timestamps as text fast.
+//!
+//! Both [`crate::config`] (which reads `startTime` and `timestampFormat`) and
+//! [`crate::engine`] (whose clock stops at [`MAX_MS`]) stand on this module; it imports
+//! nothing of the crate, so the layers only point down.
 //!
 //! Formatting a timestamp per event would cost more than generating the event, so
 //! [`TimestampWriter`] caches the date of the current day and writes the time of day with
 //! plain arithmetic. Timestamps are written in UTC.
-
-use crate::config::TimestampFormat;
 
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -13,6 +16,28 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub const MAX_MS: i64 = 253_402_300_799_999;
 /// The first such instant: 0000-01-01T00:00:00Z.
 pub const MIN_MS: i64 = -62_167_219_200_000;
+
+/// How timestamps are written (`timestampFormat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimestampFormat {
+    /// `YYYY-MM-DD HH:MM:SS` (UTC), as the original.
+    #[default]
+    Original,
+    /// ISO 8601 with milliseconds and offset: `2026-11-28T05:24:33.123+00:00`.
+    Iso8601,
+}
+
+impl TimestampFormat {
+    pub const ALL: [TimestampFormat; 2] = [TimestampFormat::Original, TimestampFormat::Iso8601];
+
+    /// The name in YAML and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TimestampFormat::Original => "original",
+            TimestampFormat::Iso8601 => "iso8601",
+        }
+    }
+}
 
 /// Writes millisecond timestamps in one [`TimestampFormat`], caching the current day.
 #[derive(Clone, Debug)]
@@ -123,6 +148,24 @@ pub fn millis(ts: jiff::Timestamp) -> i64 {
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// Parses a start time: RFC 3339, or a civil time without offset taken as UTC.
+///
+/// # Errors
+/// The text is not such a time, or it is before the year 0 (which timestamps cannot show).
+pub fn parse_start_time(text: &str) -> Result<jiff::Timestamp, String> {
+    let ts = match text.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts,
+        Err(_) => text
+            .parse::<jiff::civil::DateTime>()
+            .and_then(|dt| jiff::tz::Offset::UTC.to_timestamp(dt))
+            .map_err(|e| e.to_string())?,
+    };
+    if ts.as_millisecond() < MIN_MS {
+        return Err("it is before the year 0, which timestamps cannot show".into());
+    }
+    Ok(ts)
 }
 
 #[cfg(test)]

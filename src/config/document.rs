@@ -1,0 +1,140 @@
+//! A YAML document (`kind`, `name`, `spec`) and the dispatch of its `spec` to the reader of
+//! its component family: [`super::datasource`], [`super::sink`] or [`super::simulation`].
+
+use super::datasource::{self, DatasourceSpec};
+use super::diagnostic::Place;
+use super::read::{Kind, Reader};
+use super::simulation::{self, SimulationSpec};
+use super::sink::{self, SinkSpec};
+use super::yaml::{Key, Node, Value};
+
+/// A value and where in the configuration it was written.
+#[derive(Clone, Debug)]
+pub struct At<T> {
+    pub value: T,
+    pub place: Place,
+}
+
+/// One YAML document: `kind`, `name` and a typed `spec`.
+#[derive(Clone, Debug)]
+pub struct Document<S> {
+    pub name: At<String>,
+    /// Where the document starts.
+    pub place: Place,
+    pub spec: S,
+}
+
+/// What a document declares (`kind:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    Datasource,
+    Sink,
+    Simulation,
+}
+
+impl Kind for DocumentKind {
+    const ALL: &'static [DocumentKind] = &[
+        DocumentKind::Datasource,
+        DocumentKind::Sink,
+        DocumentKind::Simulation,
+    ];
+    const WHAT: &'static str = "kind";
+
+    fn name(self) -> &'static str {
+        match self {
+            DocumentKind::Datasource => "datasource",
+            DocumentKind::Sink => "sink",
+            DocumentKind::Simulation => "simulation",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        DOCUMENT_FIELDS
+    }
+}
+
+/// The fields of every document.
+pub const DOCUMENT_FIELDS: &[&str] = &["kind", "name", "spec"];
+
+/// A parsed document of any kind.
+#[derive(Clone, Debug)]
+pub enum AnyDocument {
+    Datasource(Document<DatasourceSpec>),
+    Sink(Document<SinkSpec>),
+    Simulation(Document<SimulationSpec>),
+}
+
+/// Reads one document. `None` when it is too broken to use; then, if it was a datasource,
+/// its names go into `broken` so that references to it are not reported again as unknown.
+pub(crate) fn read(
+    reader: &mut Reader,
+    node: &Node,
+    broken: &mut Vec<String>,
+) -> Option<AnyDocument> {
+    let doc = read_document(reader, node);
+    if doc.is_none() {
+        if let Value::Map(entries) = &node.value {
+            // Anything not clearly a sink or simulation may be a (mistyped) datasource.
+            let is_other_kind = |word: &str| {
+                [DocumentKind::Sink, DocumentKind::Simulation]
+                    .iter()
+                    .any(|k| k.name() == word)
+            };
+            let is_datasource = !entries.iter().any(|(k, v)| {
+                k.name == "kind" && matches!(&v.value, Value::Str(s) if is_other_kind(s))
+            });
+            let named = |entries: &[(Key, Node)]| {
+                entries
+                    .iter()
+                    .find(|(k, _)| k.name == "name")
+                    .and_then(|(_, v)| match &v.value {
+                        Value::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+            };
+            if is_datasource {
+                broken.extend(named(entries));
+                if let Some((_, spec)) = entries.iter().find(|(k, _)| k.name == "spec") {
+                    if let Value::Map(spec) = &spec.value {
+                        broken.extend(named(spec));
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+fn read_document(reader: &mut Reader, node: &Node) -> Option<AnyDocument> {
+    let obj = reader.obj(node, "", "a document")?;
+    reader.deny_unknown(&obj, DOCUMENT_FIELDS, "a document");
+    let place = reader.place("", node.loc);
+    let kind = reader.req_kind::<DocumentKind>(&obj, "kind", "the document", "datasource");
+    let name = reader.req_string(&obj, "name", "the document", "my-name");
+    let spec_node = match obj.get("spec") {
+        Some((n, _)) => Some(n),
+        None => {
+            reader.missing(&obj, "spec", "the document", "{...}");
+            None
+        }
+    };
+    let ((kind, _), name, spec_node) = (kind?, name?, spec_node?);
+    let spec = reader.obj(spec_node, "spec", "`spec`")?;
+    Some(match kind {
+        DocumentKind::Datasource => AnyDocument::Datasource(Document {
+            spec: datasource::read(reader, &spec, &name)?,
+            name,
+            place,
+        }),
+        DocumentKind::Sink => AnyDocument::Sink(Document {
+            spec: sink::read(reader, &spec)?,
+            name,
+            place,
+        }),
+        DocumentKind::Simulation => AnyDocument::Simulation(Document {
+            spec: simulation::read(reader, &spec)?,
+            name,
+            place,
+        }),
+    })
+}

@@ -1,0 +1,169 @@
+//! How long an edge takes, in minutes of simulated time (`duration:`): a number, or a
+//! distribution with `type:` and its parameters.
+
+use super::read::{Kind, Reader};
+use super::yaml::{Node, Value};
+
+/// The duration types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationType {
+    Constant,
+    Uniform,
+    Gaussian,
+    Exponential,
+    LogNormal,
+}
+
+impl Kind for DurationType {
+    const ALL: &'static [DurationType] = &[
+        DurationType::Constant,
+        DurationType::Uniform,
+        DurationType::Gaussian,
+        DurationType::Exponential,
+        DurationType::LogNormal,
+    ];
+    const WHAT: &'static str = "duration type";
+
+    fn name(self) -> &'static str {
+        match self {
+            DurationType::Constant => "constant",
+            DurationType::Uniform => "uniform",
+            DurationType::Gaussian => "gaussian",
+            DurationType::Exponential => "exponential",
+            DurationType::LogNormal => "lognormal",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            DurationType::Constant => &["duration"],
+            DurationType::Uniform => &["lowerBound", "upperBound"],
+            DurationType::Gaussian | DurationType::LogNormal => &["mu", "sigma"],
+            DurationType::Exponential => &["mean"],
+        }
+    }
+}
+
+impl DurationType {
+    /// A `duration:` value of this type, as YAML.
+    pub fn example(self) -> &'static str {
+        match self {
+            DurationType::Constant => "{type: constant, duration: 2}",
+            DurationType::Uniform => "{type: uniform, lowerBound: 1, upperBound: 3}",
+            DurationType::Gaussian => "{type: gaussian, mu: 5, sigma: 1}",
+            DurationType::Exponential => "{type: exponential, mean: 4}",
+            DurationType::LogNormal => "{type: lognormal, mu: 1, sigma: 0.5}",
+        }
+    }
+}
+
+/// Simulated time an edge takes, in minutes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DurationSpec {
+    Constant(f64),
+    Uniform {
+        lower: f64,
+        upper: f64,
+    },
+    /// Clamped at 0: the original let time run backwards.
+    Gaussian {
+        mu: f64,
+        sigma: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
+    /// `mu` and `sigma` of the underlying normal distribution.
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+    },
+}
+
+impl DurationSpec {
+    pub fn duration_type(&self) -> DurationType {
+        match self {
+            DurationSpec::Constant(_) => DurationType::Constant,
+            DurationSpec::Uniform { .. } => DurationType::Uniform,
+            DurationSpec::Gaussian { .. } => DurationType::Gaussian,
+            DurationSpec::Exponential { .. } => DurationType::Exponential,
+            DurationSpec::LogNormal { .. } => DurationType::LogNormal,
+        }
+    }
+
+    /// The expected duration in minutes (with the clamp at 0 for gaussians).
+    pub fn mean(&self) -> f64 {
+        match *self {
+            DurationSpec::Constant(d) => d,
+            DurationSpec::Uniform { lower, upper } => (lower + upper) / 2.0,
+            DurationSpec::Gaussian { mu, sigma } => clamped_normal_mean(mu, sigma),
+            DurationSpec::Exponential { mean } => mean,
+            DurationSpec::LogNormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+        }
+    }
+}
+
+/// E[max(X, 0)] for X ~ Normal(mu, sigma): the mean of a gaussian duration clamped at 0.
+pub fn clamped_normal_mean(mu: f64, sigma: f64) -> f64 {
+    if sigma == 0.0 {
+        return mu.max(0.0);
+    }
+    let z = mu / sigma;
+    let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let cdf = 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
+    mu * cdf + sigma * pdf
+}
+
+/// Reads a `duration:` value: a plain number (constant minutes) or a typed distribution.
+pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<DurationSpec> {
+    if matches!(node.value, Value::Int(_) | Value::Float(_)) {
+        return reader
+            .number_of(node, path, "duration", Some(0.0))
+            .map(DurationSpec::Constant);
+    }
+    let obj = reader.obj(node, path, "`duration`")?;
+    let (which, _) = reader.req_kind::<DurationType>(&obj, "type", "the duration", "constant")?;
+    let mut fields = vec!["type"];
+    fields.extend(which.fields());
+    reader.deny_unknown(&obj, &fields, &format!("a {} duration", which.name()));
+    let what = format!("the {} duration", which.name());
+    Some(match which {
+        DurationType::Constant => {
+            DurationSpec::Constant(reader.req_number(&obj, "duration", &what, Some(0.0))?)
+        }
+        DurationType::Uniform => {
+            let lower = reader.req_number(&obj, "lowerBound", &what, Some(0.0));
+            let upper = reader.req_number(&obj, "upperBound", &what, Some(0.0));
+            let (lower, upper) = (lower?, upper?);
+            if upper < lower {
+                reader.error(
+                    path,
+                    obj.loc,
+                    format!("`upperBound` {upper} is below `lowerBound` {lower}"),
+                    "swap the bounds",
+                );
+                return None;
+            }
+            DurationSpec::Uniform { lower, upper }
+        }
+        DurationType::Gaussian => {
+            let mu = reader.req_number(&obj, "mu", &what, None);
+            let sigma = reader.req_number(&obj, "sigma", &what, Some(0.0));
+            DurationSpec::Gaussian {
+                mu: mu?,
+                sigma: sigma?,
+            }
+        }
+        DurationType::LogNormal => {
+            let mu = reader.req_number(&obj, "mu", &what, None);
+            let sigma = reader.req_number(&obj, "sigma", &what, Some(0.0));
+            DurationSpec::LogNormal {
+                mu: mu?,
+                sigma: sigma?,
+            }
+        }
+        DurationType::Exponential => DurationSpec::Exponential {
+            mean: reader.req_number(&obj, "mean", &what, Some(0.0))?,
+        },
+    })
+}

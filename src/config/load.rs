@@ -1,0 +1,344 @@
+//! Events per tick over time (`load:` of stream and loadTest simulations): the load
+//! behaviours, their fields, and reading recorded traces.
+
+use super::read::{resolve, Kind, Reader};
+use super::yaml::{Node, Value};
+use std::path::{Path, PathBuf};
+
+/// The largest rate (events per second or per timeframe) a load may ask for: far above what
+/// one process makes (a few times 10^7 per core), low enough that counts cannot overflow.
+pub const MAX_RATE: f64 = 1e9;
+
+/// The load behaviours (`loadBehavior`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadBehavior {
+    Constant,
+    Gradual,
+    Sinus,
+    Steps,
+    Trace,
+}
+
+impl Kind for LoadBehavior {
+    const ALL: &'static [LoadBehavior] = &[
+        LoadBehavior::Constant,
+        LoadBehavior::Gradual,
+        LoadBehavior::Sinus,
+        LoadBehavior::Steps,
+        LoadBehavior::Trace,
+    ];
+    const WHAT: &'static str = "loadBehavior";
+
+    fn name(self) -> &'static str {
+        match self {
+            LoadBehavior::Constant => "constant",
+            LoadBehavior::Gradual => "gradual",
+            LoadBehavior::Sinus => "sinus",
+            LoadBehavior::Steps => "steps",
+            LoadBehavior::Trace => "trace",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            LoadBehavior::Constant => &["load"],
+            LoadBehavior::Gradual => &["tickCount", "minimalLoad", "load"],
+            LoadBehavior::Sinus => &["mean", "amplitude", "phase"],
+            LoadBehavior::Steps => &["steps", "repeat"],
+            LoadBehavior::Trace => &["path"],
+        }
+    }
+}
+
+impl LoadBehavior {
+    /// A `load:` value of this behaviour, as YAML. (A trace needs a file: its example names
+    /// one relative to the config, which the caller must provide.)
+    pub fn example(self) -> &'static str {
+        match self {
+            LoadBehavior::Constant => "{loadBehavior: constant, load: 1000}",
+            LoadBehavior::Gradual => {
+                "{loadBehavior: gradual, tickCount: 3, minimalLoad: 100, load: 1000}"
+            }
+            LoadBehavior::Sinus => "{loadBehavior: sinus, mean: 1000, amplitude: 500, phase: 2}",
+            LoadBehavior::Steps => {
+                "{loadBehavior: steps, steps: [{rate: 1000, seconds: 1}, {rate: 2000, seconds: 1}]}"
+            }
+            LoadBehavior::Trace => "{loadBehavior: trace, path: load.csv}",
+        }
+    }
+}
+
+/// Events per tick over time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadSpec {
+    Constant {
+        load: f64,
+    },
+    /// Rises linearly from `minimal_load` to `load` over `tick_count` ticks, then stays.
+    Gradual {
+        tick_count: u64,
+        minimal_load: f64,
+        load: f64,
+    },
+    /// Tick i has `amplitude * sin(i * pi / phase) + mean`.
+    Sinus {
+        mean: f64,
+        amplitude: f64,
+        phase: f64,
+    },
+    /// Piecewise constant rates, optionally repeating.
+    Steps {
+        steps: Vec<RateStep>,
+        repeat: bool,
+    },
+    /// A recorded load replayed: one rate per second.
+    Trace {
+        path: PathBuf,
+        rates: Vec<f64>,
+    },
+}
+
+impl LoadSpec {
+    pub fn behavior(&self) -> LoadBehavior {
+        match self {
+            LoadSpec::Constant { .. } => LoadBehavior::Constant,
+            LoadSpec::Gradual { .. } => LoadBehavior::Gradual,
+            LoadSpec::Sinus { .. } => LoadBehavior::Sinus,
+            LoadSpec::Steps { .. } => LoadBehavior::Steps,
+            LoadSpec::Trace { .. } => LoadBehavior::Trace,
+        }
+    }
+}
+
+/// One piece of a `steps` load.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateStep {
+    pub rate: f64,
+    pub seconds: f64,
+}
+
+/// Reads a `load:` mapping.
+pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadSpec> {
+    let obj = reader.obj(node, path, "`load`")?;
+    let (n, p) = obj.get("loadBehavior").or_else(|| {
+        reader.missing(&obj, "loadBehavior", "the load", "constant");
+        None
+    })?;
+    // The original README's example says `loadBehavior: load`; read it as `constant`.
+    let word = reader.string_of(n, &p, "`loadBehavior`")?;
+    let which = if word == "load" {
+        reader.warn(
+            &p,
+            n.loc,
+            "`loadBehavior: load` is read as `constant`",
+            "write `loadBehavior: constant`",
+        );
+        LoadBehavior::Constant
+    } else {
+        reader.kind::<LoadBehavior>(n, &p)?
+    };
+    let mut fields = vec!["loadBehavior"];
+    fields.extend(which.fields());
+    reader.deny_unknown(&obj, &fields, &format!("a {} load", which.name()));
+    let what = format!("the {} load", which.name());
+    let rate = |reader: &mut Reader, key: &str| {
+        let x = reader.req_number(&obj, key, &what, Some(0.0))?;
+        if x > MAX_RATE {
+            let (node, path) = obj.get(key).expect("read above");
+            reader.error(
+                &path,
+                node.loc,
+                format!(
+                    "`{key}` is {x}, above the largest rate def accepts ({MAX_RATE:e} events/s)"
+                ),
+                "one core makes a few times 10^7 events/s; ask for at most 1e9",
+            );
+            return None;
+        }
+        Some(x)
+    };
+    Some(match which {
+        LoadBehavior::Constant => LoadSpec::Constant {
+            load: rate(reader, "load")?,
+        },
+        LoadBehavior::Gradual => {
+            let ticks = match obj.get("tickCount") {
+                Some((n, p)) => reader.count_of(n, &p, "tickCount", 1),
+                None => {
+                    reader.missing(&obj, "tickCount", &what, "60");
+                    None
+                }
+            };
+            let minimal = rate(reader, "minimalLoad");
+            let load = rate(reader, "load");
+            LoadSpec::Gradual {
+                tick_count: ticks?,
+                minimal_load: minimal?,
+                load: load?,
+            }
+        }
+        LoadBehavior::Sinus => {
+            let mean = rate(reader, "mean");
+            let amplitude = reader.req_number(&obj, "amplitude", &what, Some(0.0));
+            let phase = reader.req_number(&obj, "phase", &what, None);
+            let (mean, amplitude, phase) = (mean?, amplitude?, phase?);
+            if phase == 0.0 {
+                reader.error(
+                    path,
+                    obj.loc,
+                    "`phase` is 0",
+                    "use a non-zero phase (ticks per half wave)",
+                );
+                return None;
+            }
+            if amplitude > mean {
+                reader.error(
+                    path,
+                    obj.loc,
+                    format!("`amplitude` {amplitude} exceeds `mean` {mean}, so the rate would go below zero"),
+                    "keep amplitude at most mean",
+                );
+                return None;
+            }
+            LoadSpec::Sinus {
+                mean,
+                amplitude,
+                phase,
+            }
+        }
+        LoadBehavior::Steps => {
+            let repeat = reader.opt_bool(&obj, "repeat").unwrap_or(false);
+            let (n, p) = obj.get("steps").or_else(|| {
+                reader.missing(&obj, "steps", &what, "[{rate: 100, seconds: 10}]");
+                None
+            })?;
+            let Value::Seq(items) = &n.value else {
+                reader.error(
+                    &p,
+                    n.loc,
+                    "`steps` must be a list",
+                    "write `[{rate: 100, seconds: 10}, ...]`",
+                );
+                return None;
+            };
+            let mut steps = Vec::new();
+            let mut ok = !items.is_empty();
+            if items.is_empty() {
+                reader.error(
+                    &p,
+                    n.loc,
+                    "`steps` is empty",
+                    "add at least one `{rate, seconds}`",
+                );
+            }
+            for (i, item) in items.iter().enumerate() {
+                let ip = format!("{p}[{i}]");
+                let Some(step) = reader.obj(item, &ip, "a load step") else {
+                    ok = false;
+                    continue;
+                };
+                reader.deny_unknown(&step, &["rate", "seconds"], "a load step");
+                let r = reader
+                    .req_number(&step, "rate", "the load step", Some(0.0))
+                    .filter(|r| {
+                        let ok = *r <= MAX_RATE;
+                        if !ok {
+                            reader.error(
+                                &step.child("rate"),
+                                step.loc,
+                                format!("`rate` is {r}, above the largest rate def accepts ({MAX_RATE:e})"),
+                                "ask for at most 1e9 events/s",
+                            );
+                        }
+                        ok
+                    });
+                let s = reader.req_number(&step, "seconds", "the load step", Some(0.0));
+                match (r, s) {
+                    (Some(rate), Some(seconds)) => steps.push(RateStep { rate, seconds }),
+                    _ => ok = false,
+                }
+            }
+            if ok && steps.iter().all(|s| s.seconds == 0.0) {
+                reader.error(
+                    &p,
+                    n.loc,
+                    "every step lasts 0 seconds",
+                    "give at least one step a positive `seconds`",
+                );
+                ok = false;
+            }
+            ok.then_some(LoadSpec::Steps { steps, repeat })?
+        }
+        LoadBehavior::Trace => {
+            let path_at = reader.req_string(&obj, "path", &what, "load.csv")?;
+            let file = resolve(&reader.source.path, &path_at.value);
+            match read_trace(&file) {
+                Ok(rates) => LoadSpec::Trace { path: file, rates },
+                Err(e) => {
+                    reader.error(
+                        &path_at.place.path,
+                        path_at.place.loc,
+                        format!("cannot use trace `{}`: {e}", file.display()),
+                        "give a CSV file of `second,rate` rows",
+                    );
+                    return None;
+                }
+            }
+        }
+    })
+}
+
+/// Reads a `second,rate` CSV into one rate per second (seconds not listed keep the previous rate).
+///
+/// # Errors
+/// The file cannot be read, or a row is not `second,rate` within range; the message names the line.
+pub fn read_trace(path: &Path) -> Result<Vec<f64>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut points: Vec<(u64, f64)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.split(',').map(str::trim);
+        let (Some(sec), Some(rate)) = (cols.next(), cols.next()) else {
+            return Err(format!("line {}: expected `second,rate`", i + 1));
+        };
+        let (Ok(sec), Ok(rate)) = (sec.parse::<f64>(), rate.parse::<f64>()) else {
+            if i == 0 {
+                continue; // a header
+            }
+            return Err(format!("line {}: `{line}` is not `second,rate`", i + 1));
+        };
+        if !(sec >= 0.0 && sec.is_finite() && (0.0..=MAX_RATE).contains(&rate)) {
+            return Err(format!(
+                "line {}: second must be finite and not negative, rate between 0 and {MAX_RATE:e}",
+                i + 1
+            ));
+        }
+        if let Some(&(last, _)) = points.last() {
+            if (sec as u64) <= last {
+                return Err(format!("line {}: seconds must increase", i + 1));
+            }
+        }
+        points.push((sec as u64, rate));
+    }
+    let Some(&(last, _)) = points.last() else {
+        return Err("no `second,rate` rows".into());
+    };
+    let mut rates = vec![0.0; last as usize + 1];
+    let mut current = 0.0;
+    let mut next = points.iter().peekable();
+    for (sec, slot) in rates.iter_mut().enumerate() {
+        while let Some(&&(s, r)) = next.peek() {
+            if s as usize <= sec {
+                current = r;
+                next.next();
+            } else {
+                break;
+            }
+        }
+        *slot = current;
+    }
+    Ok(rates)
+}

@@ -1,0 +1,418 @@
+//! `kind: sink`: where the events of some datasources go. The sink types, each one's fields
+//! and defaults, and the Kafka sink's topic templates and partitioning settings.
+
+use super::document::At;
+use super::read::{Kind, MapNode, Reader};
+use super::yaml::{Node, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The console sink's label when a spec gives no `id` (the original's default).
+pub const DEFAULT_CONSOLE_ID: &str = "Sensor";
+/// Milliseconds per load-test timeframe when neither the http sink nor the simulation says.
+pub const DEFAULT_TIMEFRAME_MS: u64 = 1000;
+/// Seconds the Kafka sink waits for the broker when it starts (`connectTimeout`).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
+/// Seconds the Kafka sink waits for outstanding deliveries at the end (`flushTimeout`).
+pub const DEFAULT_FLUSH_TIMEOUT_SECS: f64 = 30.0;
+
+/// The fields every sink has, whatever its type.
+pub const COMMON_FIELDS: &[&str] = &["type", "id", "dataSourceRefs"];
+
+/// The sink types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkType {
+    Console,
+    File,
+    Blackhole,
+    /// Keeps events in memory (`type: test` in the original's files, or `memory`).
+    Memory,
+    Kafka,
+    Http,
+    Ui,
+}
+
+impl Kind for SinkType {
+    const ALL: &'static [SinkType] = &[
+        SinkType::Console,
+        SinkType::File,
+        SinkType::Blackhole,
+        SinkType::Memory,
+        SinkType::Kafka,
+        SinkType::Http,
+        SinkType::Ui,
+    ];
+    const WHAT: &'static str = "sink type";
+
+    fn name(self) -> &'static str {
+        match self {
+            SinkType::Console => "console",
+            SinkType::File => "file",
+            SinkType::Blackhole => "blackhole",
+            SinkType::Memory => "memory",
+            SinkType::Kafka => "kafka",
+            SinkType::Http => "http",
+            SinkType::Ui => "ui",
+        }
+    }
+
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            SinkType::Memory => &["test"],
+            SinkType::Console
+            | SinkType::File
+            | SinkType::Blackhole
+            | SinkType::Kafka
+            | SinkType::Http
+            | SinkType::Ui => &[],
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            SinkType::Console => &["format"],
+            SinkType::File => &["path", "format"],
+            SinkType::Kafka => &[
+                "bootstrapServer",
+                "clientId",
+                "topic",
+                "partition",
+                "producer",
+                "connectTimeout",
+                "flushTimeout",
+            ],
+            SinkType::Http => &["url", "timeframe"],
+            SinkType::Blackhole | SinkType::Memory | SinkType::Ui => &[],
+        }
+    }
+}
+
+impl SinkType {
+    /// The type-specific fields of a sink of this type, as YAML (`type:` included).
+    pub fn example(self) -> &'static str {
+        match self {
+            SinkType::Console => "type: console\nformat: json",
+            SinkType::File => "type: file\npath: events.jsonl",
+            SinkType::Blackhole => "type: blackhole",
+            SinkType::Memory => "type: memory",
+            SinkType::Kafka => "type: kafka\nbootstrapServer: localhost:9092\ntopic: events",
+            SinkType::Http => "type: http\nurl: http://localhost:8080/loadgenerator",
+            SinkType::Ui => "type: ui",
+        }
+    }
+}
+
+/// `kind: sink`: where the events of some datasources go.
+#[derive(Clone, Debug)]
+pub struct SinkSpec {
+    /// The type and its settings, placed at the `type:` line.
+    pub settings: At<SinkSettings>,
+    /// A label (the original's `id`), used in console lines.
+    pub id: Option<String>,
+    pub data_source_refs: Vec<At<String>>,
+}
+
+/// Each sink type's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SinkSettings {
+    Console { format: ConsoleFormat },
+    File { path: PathBuf, format: FileFormat },
+    Blackhole,
+    Memory,
+    Kafka(KafkaSinkSpec),
+    Http(HttpSinkSpec),
+    Ui,
+}
+
+impl SinkSettings {
+    pub fn sink_type(&self) -> SinkType {
+        match self {
+            SinkSettings::Console { .. } => SinkType::Console,
+            SinkSettings::File { .. } => SinkType::File,
+            SinkSettings::Blackhole => SinkType::Blackhole,
+            SinkSettings::Memory => SinkType::Memory,
+            SinkSettings::Kafka(_) => SinkType::Kafka,
+            SinkSettings::Http(_) => SinkType::Http,
+            SinkSettings::Ui => SinkType::Ui,
+        }
+    }
+}
+
+/// How the console sink prints an event (`format:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConsoleFormat {
+    /// `<id> <node>: <event json>`, as the original.
+    #[default]
+    Original,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Kind for ConsoleFormat {
+    const ALL: &'static [ConsoleFormat] = &[ConsoleFormat::Original, ConsoleFormat::Json];
+    const WHAT: &'static str = "console format";
+
+    fn name(self) -> &'static str {
+        match self {
+            ConsoleFormat::Original => "original",
+            ConsoleFormat::Json => "json",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The file sink's formats (`format:`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FileFormat {
+    /// One JSON object per line.
+    #[default]
+    Jsonl,
+}
+
+impl Kind for FileFormat {
+    const ALL: &'static [FileFormat] = &[FileFormat::Jsonl];
+    const WHAT: &'static str = "file format";
+
+    fn name(self) -> &'static str {
+        match self {
+            FileFormat::Jsonl => "jsonl",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The Kafka sink's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KafkaSinkSpec {
+    pub bootstrap_server: String,
+    pub client_id: Option<String>,
+    /// A topic name, or a template with `{node}` and `{group}`.
+    pub topic: String,
+    pub partition: PartitionSpec,
+    /// Passed to librdkafka as they are.
+    pub producer: BTreeMap<String, String>,
+    /// Seconds to wait for the broker when the sink is built (`connectTimeout`).
+    pub connect_timeout_secs: f64,
+    /// Seconds to wait for outstanding deliveries when the run ends (`flushTimeout`).
+    pub flush_timeout_secs: f64,
+}
+
+/// Resolves `{node}` and `{group}` in a topic template and checks the result is a legal
+/// Kafka topic name.
+///
+/// # Errors
+/// An unknown placeholder, or a result that is not a legal topic name; the message says which.
+pub fn resolve_topic(template: &str, node: &str, group: &str) -> Result<String, String> {
+    let topic = template.replace("{node}", node).replace("{group}", group);
+    if let Some(open) = topic.find('{') {
+        let rest = &topic[open..];
+        let shown = rest.find('}').map_or(rest, |close| &rest[..=close]);
+        return Err(format!(
+            "the topic template `{template}` has an unknown placeholder `{shown}`; \
+             the placeholders are {{node}} and {{group}}"
+        ));
+    }
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if topic.is_empty() || topic.len() > 249 || !topic.chars().all(legal) || topic == "." {
+        return Err(format!(
+            "`{topic}` (from the topic template `{template}`) is not a legal Kafka topic name: \
+             use 1 to 249 letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    Ok(topic)
+}
+
+/// The partition types (`partition: {type: ...}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartitionType {
+    Constant,
+    Case,
+    Default,
+}
+
+impl Kind for PartitionType {
+    const ALL: &'static [PartitionType] = &[
+        PartitionType::Constant,
+        PartitionType::Case,
+        PartitionType::Default,
+    ];
+    const WHAT: &'static str = "partition type";
+
+    fn name(self) -> &'static str {
+        match self {
+            PartitionType::Constant => "constant",
+            PartitionType::Case => "case",
+            PartitionType::Default => "default",
+        }
+    }
+
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            PartitionType::Constant => &["partition"],
+            PartitionType::Case => &["partitionCount"],
+            PartitionType::Default => &[],
+        }
+    }
+}
+
+/// Which partition a Kafka record goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PartitionSpec {
+    /// Let the partitioner choose (by key).
+    #[default]
+    Default,
+    Constant(i32),
+    /// Hash of the case id modulo the count: a case stays in one partition, in order.
+    Case {
+        partition_count: i32,
+    },
+}
+
+/// The load-test sink's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpSinkSpec {
+    pub url: String,
+    /// Milliseconds per timeframe.
+    pub timeframe_ms: u64,
+}
+
+/// Reads a sink spec.
+pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
+    let (which, place) = reader.req_kind::<SinkType>(spec, "type", "the sink spec", "console")?;
+    let mut allowed = COMMON_FIELDS.to_vec();
+    allowed.extend_from_slice(which.fields());
+    reader.deny_unknown(spec, &allowed, &format!("a {} sink", which.name()));
+    let id = reader.opt_string(spec, "id");
+    let refs = match spec.get("dataSourceRefs") {
+        Some((node, path)) => reader.string_list(node, &path, "dataSourceRefs"),
+        None => {
+            reader.missing(spec, "dataSourceRefs", "the sink spec", "[\"MyNode\"]");
+            None
+        }
+    };
+    let what = format!("the {} sink", which.name());
+    let settings = match which {
+        SinkType::Console => SinkSettings::Console {
+            format: reader.opt_kind(spec, "format", ConsoleFormat::default())?,
+        },
+        SinkType::File => {
+            let path = reader.req_string(spec, "path", &what, "events.jsonl");
+            let format = reader.opt_kind(spec, "format", FileFormat::default())?;
+            SinkSettings::File {
+                path: PathBuf::from(path?.value),
+                format,
+            }
+        }
+        SinkType::Blackhole => SinkSettings::Blackhole,
+        SinkType::Memory => SinkSettings::Memory,
+        SinkType::Kafka => SinkSettings::Kafka(kafka(reader, spec, &what)?),
+        SinkType::Http => {
+            let url = reader.req_string(spec, "url", &what, "http://localhost:8080/loadgenerator");
+            let timeframe = match spec.get("timeframe") {
+                Some((n, p)) => reader.count_of(n, &p, "timeframe", 1),
+                None => Some(DEFAULT_TIMEFRAME_MS),
+            };
+            SinkSettings::Http(HttpSinkSpec {
+                url: url?.value,
+                timeframe_ms: timeframe?,
+            })
+        }
+        SinkType::Ui => SinkSettings::Ui,
+    };
+    Some(SinkSpec {
+        settings: At {
+            value: settings,
+            place,
+        },
+        id,
+        data_source_refs: refs?,
+    })
+}
+
+fn kafka(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<KafkaSinkSpec> {
+    let servers = reader.req_string(spec, "bootstrapServer", what, "localhost:9092");
+    let topic = reader.req_string(spec, "topic", what, "events");
+    let client_id = reader.opt_string(spec, "clientId");
+    let connect_timeout = reader.opt_number(spec, "connectTimeout", Some(0.1));
+    let flush_timeout = reader.opt_number(spec, "flushTimeout", Some(0.0));
+    let partition = match spec.get("partition") {
+        None => Some(PartitionSpec::Default),
+        Some((n, p)) => partition(reader, n, &p),
+    };
+    let producer = match spec.get("producer") {
+        None => Some(BTreeMap::new()),
+        Some((n, p)) => {
+            let obj = reader.obj(n, &p, "`producer`")?;
+            let mut map = BTreeMap::new();
+            for (key, value) in obj.entries {
+                let value = match &value.value {
+                    Value::Str(s) => s.clone(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(x) => x.to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    other => {
+                        reader.error(
+                            &obj.child(&key.name),
+                            value.loc,
+                            format!(
+                                "producer setting `{}` must be a scalar, found {}",
+                                key.name,
+                                other.kind()
+                            ),
+                            "librdkafka settings are strings, numbers or booleans",
+                        );
+                        continue;
+                    }
+                };
+                map.insert(key.name.clone(), value);
+            }
+            Some(map)
+        }
+    };
+    Some(KafkaSinkSpec {
+        bootstrap_server: servers?.value,
+        client_id,
+        topic: topic?.value,
+        partition: partition?,
+        producer: producer?,
+        connect_timeout_secs: connect_timeout?.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
+        flush_timeout_secs: flush_timeout?.unwrap_or(DEFAULT_FLUSH_TIMEOUT_SECS),
+    })
+}
+
+fn partition(reader: &mut Reader, node: &Node, path: &str) -> Option<PartitionSpec> {
+    let obj = reader.obj(node, path, "`partition`")?;
+    let (which, _) = reader.req_kind::<PartitionType>(&obj, "type", "the partition", "case")?;
+    let mut fields = vec!["type"];
+    fields.extend(which.fields());
+    reader.deny_unknown(&obj, &fields, &format!("a {} partition", which.name()));
+    match which {
+        PartitionType::Constant => {
+            let (n, p) = obj.get("partition").or_else(|| {
+                reader.missing(&obj, "partition", "the constant partition", "0");
+                None
+            })?;
+            let partition = reader.count_of(n, &p, "partition", 0)?;
+            Some(PartitionSpec::Constant(
+                partition.min(i32::MAX as u64) as i32
+            ))
+        }
+        PartitionType::Case => {
+            let (n, p) = obj.get("partitionCount").or_else(|| {
+                reader.missing(&obj, "partitionCount", "the case partition", "4");
+                None
+            })?;
+            let count = reader.count_of(n, &p, "partitionCount", 1)?;
+            Some(PartitionSpec::Case {
+                partition_count: count.min(i32::MAX as u64) as i32,
+            })
+        }
+        PartitionType::Default => Some(PartitionSpec::Default),
+    }
+}
