@@ -6,6 +6,7 @@
 mod analyze;
 mod backend;
 mod graph;
+mod progress;
 mod run;
 mod validate;
 

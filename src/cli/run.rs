@@ -154,7 +154,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             TimestampArg::Iso8601 => TimestampFormat::Iso8601,
         }),
         simulation: args.simulation,
-        progress: !args.quiet,
+        observer: (!args.quiet).then(|| {
+            Arc::new(super::progress::TerminalProgress::new()) as Arc<dyn def::simulation::Observer>
+        }),
         stop,
     };
     let result = Run::prepare(&set, options, Vec::new()).and_then(|run| {

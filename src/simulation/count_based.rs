@@ -1,15 +1,15 @@
 //! `countBased`: a fixed number of events, as fast as the sinks take them.
 
+use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
+use crate::config::SimulationType;
 use crate::engine::Engine;
 use crate::sink::SinkSet;
-use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-/// Events between progress updates and stop checks.
+/// Events between progress reports and stop checks.
 const CHUNK: u64 = 1 << 16;
-/// Below this many events a progress bar would only flicker.
-const PROGRESS_FROM: u64 = 1_000_000;
 
 pub(super) fn run(
     engine: &mut Engine,
@@ -17,16 +17,7 @@ pub(super) fn run(
     steps: u64,
     options: &RunOptions,
 ) -> Result<Outcome, Stopped> {
-    let bar = (options.progress && steps >= PROGRESS_FROM && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(steps);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} events ({msg}, ETA {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let started = Instant::now();
     let mut done = 0u64;
     let mut interrupted = false;
     while done < steps {
@@ -41,18 +32,23 @@ pub(super) fn run(
             }
         }
         done += chunk;
-        if let Some(bar) = &bar {
-            bar.set_position(done);
-            let rate = done as f64 / bar.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{:.1} M events/s", rate / 1e6));
+        if let Some(observer) = &options.observer {
+            let counts: Vec<(&str, u64)> = sinks.counts().collect();
+            observer.progress(&Progress {
+                simulation_type: SimulationType::CountBased,
+                elapsed: started.elapsed(),
+                events: done,
+                total: Some(steps),
+                open_cases: engine.open_cases(),
+                pacing: None,
+                frames: None,
+                sinks: &counts,
+            });
         }
         if options.stop.load(Ordering::Relaxed) {
             interrupted = true;
             break;
         }
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
     }
     Ok(Outcome {
         events: done,

@@ -12,12 +12,14 @@
 //! events (the last frame is then cut short and sent as it is), or on SIGINT/SIGTERM between
 //! frames. With fewer frames than `genTimeframesTilStart`, emission starts after the last one.
 
+use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
-use crate::config::LoadSpec;
+use crate::config::{LoadSpec, SimulationType};
 use crate::engine::Engine;
 use crate::pacing::{Load, Schedule};
 use crate::sink::SinkSet;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// The events of frame `i` under `load`: tick `i`'s exact count.
 pub fn frame_events(load: &mut Load, i: u64) -> u64 {
@@ -42,6 +44,7 @@ pub(super) fn run(
     let mut interrupted = false;
     let mut frame = 0u64;
     let stopped = |events: u64, error| Stopped { events, error };
+    let began = Instant::now();
     while frames.is_none_or(|n| frame < n) && events < max_events {
         if options.stop.load(Ordering::Relaxed) {
             interrupted = true;
@@ -55,6 +58,19 @@ pub(super) fn run(
         }
         sinks.end_frame().map_err(|e| stopped(events, e))?;
         frame += 1;
+        if let Some(observer) = &options.observer {
+            let counts: Vec<(&str, u64)> = sinks.counts().collect();
+            observer.progress(&Progress {
+                simulation_type: SimulationType::LoadTest,
+                elapsed: began.elapsed(),
+                events,
+                total: None,
+                open_cases: engine.open_cases(),
+                pacing: None,
+                frames: Some(frame),
+                sinks: &counts,
+            });
+        }
         if !started && frame >= gen_timeframes_til_start {
             sinks.start().map_err(|e| stopped(events, e))?;
             started = true;

@@ -2,13 +2,16 @@
 //!
 //! [`Run::prepare`] validates the config, compiles the chain, builds the sinks and fixes the
 //! seed and start time; [`Run::execute`] dispatches on the simulation type. Each type lives in
-//! its own module: `count_based` (as fast as possible) and, as they land, real-time streams
-//! and load tests.
+//! its own module: `count_based` (as fast as possible), `stream` (real time, paced) and
+//! `load_test` (timeframes for a load backend). While a run goes, it reports its progress to
+//! the [`Observer`] of its [`RunOptions`] ([`observe`]); the library itself prints nothing.
 
 mod count_based;
 pub mod load_test;
+pub mod observe;
 mod stream;
 
+pub use observe::{Observer, PacingStatus, Progress};
 pub use stream::PacingReport;
 
 use crate::config::{
@@ -46,8 +49,8 @@ pub struct RunOptions {
     pub timestamp_format: Option<TimestampFormat>,
     /// Which simulation to run when several are loaded.
     pub simulation: Option<String>,
-    /// Show progress and live status on stderr.
-    pub progress: bool,
+    /// Told of the run's progress while it goes (nothing is computed without one).
+    pub observer: Option<Arc<dyn Observer>>,
     /// Set from outside (SIGINT/SIGTERM) to stop generation gracefully.
     pub stop: Arc<AtomicBool>,
 }
@@ -222,6 +225,9 @@ impl Run {
                 max_events,
             ),
         };
+        if let Some(observer) = &self.options.observer {
+            observer.finished();
+        }
         let (events, interrupted, run_error) = match outcome {
             Ok(o) => (o.events, o.interrupted, None),
             Err(Stopped { events, error }) => match error {

@@ -9,15 +9,15 @@
 //! that many), when the `duration` is over (with exactly the events due by then), or when a
 //! finite load (non-repeating `steps`, `trace`) ends. If the sinks cannot keep up, the events
 //! still go out in order as fast as the sinks take them, and the run says how far behind it
-//! is: in the live status, in a warning when stderr is not a terminal, and in the summary.
+//! is: in the pacing it reports to the observer once a second, and in its [`PacingReport`].
 
+use super::observe::{PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
-use crate::config::{ClockSpec, LoadSpec, SimulationSpec};
+use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
 use crate::engine::Engine;
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
 use crate::sink::SinkSet;
 use crate::time;
-use std::io::IsTerminal;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -27,12 +27,8 @@ const NAP: Duration = Duration::from_millis(50);
 const FLUSH_EVERY: Duration = Duration::from_millis(2);
 /// The most events handed out between two looks at the stop flag and the clock.
 const MAX_BATCH: u64 = 8192;
-/// How often the live status is redrawn.
+/// How often the pacing is reported to the observer.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
-/// Without a terminal, a run this far behind schedule prints a warning (at most every
-/// [`WARN_EVERY`]).
-const WARN_BEHIND: Duration = Duration::from_secs(1);
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// How a stream kept to its schedule.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -87,7 +83,7 @@ pub(super) fn run(
         pacer = pacer.until(Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(Duration::MAX));
     }
     let until = pacer.end();
-    let mut status = Status::new(options.progress, start);
+    let mut status = Status::new(start);
     let mut lateness = Lateness::new();
     let mut unflushed = false;
     let mut last_flush = start;
@@ -133,10 +129,22 @@ pub(super) fn run(
             }
         }
         if now >= status.next_at {
-            status.update(now, &mut pacer, sinks);
+            let pacing = status.update(now, &mut pacer);
+            if let Some(observer) = &options.observer {
+                let counts: Vec<(&str, u64)> = sinks.counts().collect();
+                observer.progress(&Progress {
+                    simulation_type: SimulationType::Stream,
+                    elapsed: now - start,
+                    events: pacer.taken(),
+                    total: max_events,
+                    open_cases: engine.open_cases(),
+                    pacing: Some(pacing),
+                    frames: None,
+                    sinks: &counts,
+                });
+            }
         }
     }
-    drop(status);
     let end = Instant::now();
     let target_events = pacer.due_total(end).max(pacer.taken());
     let report = PacingReport {
@@ -155,41 +163,26 @@ pub(super) fn run(
     ))
 }
 
-/// The live status line (on a terminal) or the falling-behind warning (elsewhere).
+/// The pacing facts reported to the observer once a second.
 struct Status {
-    bar: Option<indicatif::ProgressBar>,
-    /// Warn in plain lines when stderr is not a terminal.
-    warn: bool,
     next_at: Instant,
     last_at: Instant,
     last_taken: u64,
     last_due: u64,
-    last_warning: Option<Instant>,
 }
 
 impl Status {
-    fn new(progress: bool, start: Instant) -> Status {
-        let terminal = std::io::stderr().is_terminal();
-        let bar = (progress && terminal).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar
-        });
+    fn new(start: Instant) -> Status {
         Status {
-            bar,
-            warn: progress && !terminal,
             next_at: start + STATUS_EVERY,
             last_at: start,
             last_taken: 0,
             last_due: 0,
-            last_warning: None,
         }
     }
 
-    fn update(&mut self, now: Instant, pacer: &mut Pacer<Load>, sinks: &SinkSet) {
+    /// The pacing over the interval since the last call.
+    fn update(&mut self, now: Instant, pacer: &mut Pacer<Load>) -> PacingStatus {
         self.next_at = now + STATUS_EVERY;
         let taken = pacer.taken();
         let due = pacer.due_total(now);
@@ -206,35 +199,11 @@ impl Status {
         let target_rate = (due - self.last_due.min(due)) as f64 / secs;
         let achieved_rate = (taken - self.last_taken) as f64 / secs;
         (self.last_at, self.last_taken, self.last_due) = (now, taken, due);
-        if let Some(bar) = &self.bar {
-            let per_sink: Vec<String> = sinks
-                .counts()
-                .map(|(name, n)| format!("{name} {n}"))
-                .collect();
-            bar.set_message(format!(
-                "target {target_rate:.0}/s, achieved {achieved_rate:.0}/s, {taken} events, behind {behind} ({:.2} s); sinks: {}",
-                lag.as_secs_f64(),
-                if per_sink.is_empty() { "none".to_string() } else { per_sink.join(", ") }
-            ));
-            bar.tick();
-        } else if self.warn
-            && lag >= WARN_BEHIND
-            && self.last_warning.is_none_or(|t| now >= t + WARN_EVERY)
-        {
-            self.last_warning = Some(now);
-            eprintln!(
-                "def: warning: {behind} events ({:.1} s) behind schedule; the sinks take {achieved_rate:.0} events/s of {target_rate:.0}/s",
-                lag.as_secs_f64()
-            );
-        }
-    }
-}
-
-/// Clears the status line however the loop ends, so the summary starts on a clean line.
-impl Drop for Status {
-    fn drop(&mut self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        PacingStatus {
+            target_rate,
+            achieved_rate,
+            behind,
+            lag,
         }
     }
 }
