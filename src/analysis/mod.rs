@@ -42,6 +42,7 @@ pub enum Regime {
 }
 
 impl Regime {
+    /// The name in messages and reports, as it is spelled in `analyze --json`.
     pub fn name(self) -> &'static str {
         match self {
             Regime::Steady => "steady",
@@ -52,26 +53,31 @@ impl Regime {
 }
 
 /// Where an `eventData` entry leads, resolved against the loaded datasources.
+///
+/// Unlike [`crate::model::Target`] it has room for targets that do not resolve, because
+/// analysis and drawing also run on configs that failed validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum To {
-    /// The index of a real datasource in [`View::nodes`].
+pub enum EdgeTarget {
+    /// The index of a real datasource in [`ChainView::nodes`].
     Node(usize),
     End,
     /// `<start>` or a name no datasource has (validation reports those).
     Invalid,
 }
 
-/// The datasources of a config set indexed by node name, tolerant of a config with errors.
+/// The chain as analysis sees it: the datasources of a config set indexed by node name,
+/// tolerant of a config with errors.
 ///
 /// The node order is the config order without `<start>`: the same as [`crate::model::Chain`].
-pub struct View<'a> {
+pub struct ChainView<'a> {
     pub start: Option<&'a Document<DatasourceSpec>>,
     pub nodes: Vec<&'a Document<DatasourceSpec>>,
     index: HashMap<&'a str, usize>,
 }
 
-impl<'a> View<'a> {
-    pub fn new(set: &'a ConfigSet) -> View<'a> {
+impl<'a> ChainView<'a> {
+    /// Indexes the datasources of `set`; of duplicate names the first counts.
+    pub fn new(set: &'a ConfigSet) -> ChainView<'a> {
         let mut start = None;
         let mut nodes = Vec::new();
         let mut index = HashMap::new();
@@ -84,17 +90,21 @@ impl<'a> View<'a> {
                 nodes.push(doc);
             }
         }
-        View {
+        ChainView {
             start,
             nodes,
             index,
         }
     }
 
-    pub fn target(&self, name: &str) -> To {
+    /// Resolves a `transition` name.
+    pub fn target(&self, name: &str) -> EdgeTarget {
         match name {
-            END => To::End,
-            _ => self.index.get(name).map_or(To::Invalid, |&i| To::Node(i)),
+            END => EdgeTarget::End,
+            _ => self
+                .index
+                .get(name)
+                .map_or(EdgeTarget::Invalid, |&i| EdgeTarget::Node(i)),
         }
     }
 
@@ -114,7 +124,7 @@ impl<'a> View<'a> {
     }
 
     /// Each entry's target and probability in a regime.
-    pub fn edges(&self, spec: &DatasourceSpec, regime: Regime) -> Vec<(To, f64)> {
+    pub fn edges(&self, spec: &DatasourceSpec, regime: Regime) -> Vec<(EdgeTarget, f64)> {
         let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
         spec.event_data
             .iter()
@@ -133,11 +143,11 @@ impl<'a> View<'a> {
         for (i, doc) in self.nodes.iter().enumerate() {
             for (to, p) in self.edges(&doc.spec, regime) {
                 match to {
-                    To::End if p > 0.0 && !done[i] => {
+                    EdgeTarget::End if p > 0.0 && !done[i] => {
                         done[i] = true;
                         stack.push(i);
                     }
-                    To::Node(j) if p > 0.0 => into[j].push(i),
+                    EdgeTarget::Node(j) if p > 0.0 => into[j].push(i),
                     _ => {}
                 }
             }
@@ -161,7 +171,7 @@ impl<'a> View<'a> {
         let visit = |spec: &DatasourceSpec, stack: &mut Vec<usize>, seen: &mut Vec<bool>| {
             for &regime in &regimes {
                 for (to, p) in self.edges(spec, regime) {
-                    if let To::Node(j) = to {
+                    if let EdgeTarget::Node(j) = to {
                         if p > 0.0 && !seen[j] {
                             seen[j] = true;
                             stack.push(j);
@@ -253,7 +263,7 @@ pub struct Analysis {
 
 /// Analyses a config set that passed validation (it needs a `<start>`).
 pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
-    let view = View::new(set);
+    let view = ChainView::new(set);
     let start = view.start.ok_or_else(|| {
         Diagnostic::error("there is no `<start>` datasource").help(
             "add a datasource named `<start>` whose eventData `transition` names the first datasource",
@@ -280,7 +290,7 @@ pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
 }
 
 fn analyze_regime(
-    view: &View,
+    view: &ChainView,
     start: &Document<DatasourceSpec>,
     regime: Regime,
 ) -> Result<RegimeAnalysis, Diagnostic> {
@@ -303,7 +313,7 @@ fn analyze_regime(
     }
     let mut b = vec![0.0; m];
     for (to, p) in view.edges(&start.spec, regime) {
-        if let To::Node(j) = to {
+        if let EdgeTarget::Node(j) = to {
             if finishes[j] {
                 b[slot[j]] += p;
             }
@@ -311,7 +321,7 @@ fn analyze_regime(
     }
     for (si, &i) in members.iter().enumerate() {
         for (to, p) in view.edges(&view.nodes[i].spec, regime) {
-            if let To::Node(j) = to {
+            if let EdgeTarget::Node(j) = to {
                 if finishes[j] {
                     a[slot[j]][si] -= p;
                 }
@@ -340,7 +350,7 @@ fn analyze_regime(
         let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
         for (entry, (edge, p)) in spec.event_data.iter().zip(p).enumerate() {
             minutes += v.unwrap_or(0.0) * p * edge.duration.mean();
-            if view.target(&edge.transition.value) == To::End {
+            if view.target(&edge.transition.value) == EdgeTarget::End {
                 endings.push(Ending {
                     datasource: spec.name.value.clone(),
                     activity: edge.activity.clone(),
@@ -431,7 +441,7 @@ pub const SELF_LOOP_WARNING: f64 = 0.99;
 /// case reaches, and near-certain self-loops. (Datasources without a sink are reported by
 /// [`ConfigSet::validate`].) Works on a config with errors too, skipping what does not resolve.
 pub fn warnings(set: &ConfigSet) -> Diagnostics {
-    let view = View::new(set);
+    let view = ChainView::new(set);
     let mut diags = Diagnostics::default();
     let regimes = view.regimes();
     let finishes: Vec<(Regime, Vec<bool>)> =
@@ -479,7 +489,7 @@ pub fn warnings(set: &ConfigSet) -> Diagnostics {
             .map(|&r| {
                 view.edges(&doc.spec, r)
                     .into_iter()
-                    .filter(|(to, _)| *to == To::Node(i))
+                    .filter(|(to, _)| *to == EdgeTarget::Node(i))
                     .map(|(_, p)| p)
                     .sum::<f64>()
             })

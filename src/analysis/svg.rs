@@ -34,6 +34,7 @@ fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * 0.58
 }
 
+/// An axis-aligned rectangle: what labels must not cover, and what the view box must hold.
 #[derive(Clone, Copy, Debug)]
 struct Rect {
     x: f64,
@@ -48,15 +49,16 @@ impl Rect {
     }
 }
 
+/// A vertex's box as placed: its centre, its width (the height is [`NODE_H`]) and its layer.
 #[derive(Clone, Copy, Debug)]
-struct Box2 {
+struct NodeBox {
     cx: f64,
     cy: f64,
     w: f64,
     layer: usize,
 }
 
-impl Box2 {
+impl NodeBox {
     fn left(&self) -> f64 {
         self.cx - self.w / 2.0
     }
@@ -180,8 +182,8 @@ pub fn render(graph: &Graph) -> String {
     let total_width = (x - BAND_GAP).max(widths[0]).max(widths[n - 1]);
 
     let y_of = |l: usize| l as f64 * LAYER_GAP;
-    let mut boxes: Vec<Box2> = (0..n)
-        .map(|v| Box2 {
+    let mut boxes: Vec<NodeBox> = (0..n)
+        .map(|v| NodeBox {
             cx: total_width / 2.0,
             cy: y_of(layer[v]),
             w: widths[v],
@@ -209,7 +211,7 @@ pub fn render(graph: &Graph) -> String {
 
     // Clusters, drawn first so that everything else lies on top.
     for (g, group) in graph.groups.iter().enumerate() {
-        let vs: Vec<&Box2> = (0..n)
+        let vs: Vec<&NodeBox> = (0..n)
             .filter(|&v| group_of(v) == Some(g))
             .map(|v| &boxes[v])
             .collect();
