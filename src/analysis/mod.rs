@@ -29,6 +29,16 @@ use crate::config::{END, START};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
+/// Whether a selection's distribution drifts, so that the chain has two regimes.
+fn drifts(selection: &SelectionSpec) -> bool {
+    match selection {
+        SelectionSpec::DriftingProbability { .. } => true,
+        SelectionSpec::GenericProbability { .. }
+        | SelectionSpec::Uniform
+        | SelectionSpec::Ordered => false,
+    }
+}
+
 /// Which distribution drifting selections are analysed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -110,13 +120,12 @@ impl<'a> ChainView<'a> {
 
     /// The regimes to analyse: [`Regime::Steady`], or start and end if any selection drifts.
     pub fn regimes(&self) -> Vec<Regime> {
-        let drifts = self.start.iter().chain(&self.nodes).any(|d| {
-            matches!(
-                d.spec.selection.value,
-                SelectionSpec::DriftingProbability { .. }
-            )
-        });
-        if drifts {
+        if self
+            .start
+            .iter()
+            .chain(&self.nodes)
+            .any(|d| drifts(&d.spec.selection.value))
+        {
             vec![Regime::Start, Regime::End]
         } else {
             vec![Regime::Steady]
@@ -141,14 +150,21 @@ impl<'a> ChainView<'a> {
         let mut done = vec![false; n];
         let mut stack = Vec::new();
         for (i, doc) in self.nodes.iter().enumerate() {
-            for (to, p) in self.edges(&doc.spec, regime) {
+            // Only edges of positive probability count (a NaN one does not).
+            let possible = self
+                .edges(&doc.spec, regime)
+                .into_iter()
+                .filter(|&(_, p)| p > 0.0);
+            for (to, _) in possible {
                 match to {
-                    EdgeTarget::End if p > 0.0 && !done[i] => {
-                        done[i] = true;
-                        stack.push(i);
+                    EdgeTarget::End => {
+                        if !done[i] {
+                            done[i] = true;
+                            stack.push(i);
+                        }
                     }
-                    EdgeTarget::Node(j) if p > 0.0 => into[j].push(i),
-                    _ => {}
+                    EdgeTarget::Node(j) => into[j].push(i),
+                    EdgeTarget::Invalid => {}
                 }
             }
         }
@@ -273,12 +289,7 @@ pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
         .start
         .iter()
         .chain(&view.nodes)
-        .filter(|d| {
-            matches!(
-                d.spec.selection.value,
-                SelectionSpec::DriftingProbability { .. }
-            )
-        })
+        .filter(|d| drifts(&d.spec.selection.value))
         .map(|d| d.spec.name.value.clone())
         .collect();
     let regimes = view
@@ -471,7 +482,8 @@ pub fn warnings(set: &ConfigSet) -> Diagnostics {
             let when = match stuck.as_slice() {
                 [Regime::Start] => " while drifting selections are at their start distributions",
                 [Regime::End] => " once drifting selections reach their end distributions",
-                _ => "",
+                // Nothing drifts, or the datasource is stuck whatever the drift.
+                [Regime::Steady] | [] | [_, _, ..] => "",
             };
             diags.push(
                 Diagnostic::warning(format!(

@@ -82,21 +82,41 @@ impl NodeBox {
     }
 }
 
+/// Which point of a label's text its `x` is: SVG's `text-anchor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TextAnchor {
+    Start,
+    Middle,
+    End,
+}
+
+impl TextAnchor {
+    /// The `text-anchor` attribute value.
+    fn as_str(self) -> &'static str {
+        match self {
+            TextAnchor::Start => "start",
+            TextAnchor::Middle => "middle",
+            TextAnchor::End => "end",
+        }
+    }
+}
+
 /// A placed edge label.
 struct Label {
     x: f64,
     y: f64,
-    anchor: &'static str,
+    anchor: TextAnchor,
     text: String,
 }
 
 impl Label {
+    /// The area the label's text covers, as estimated by [`text_width`].
     fn rect(&self) -> Rect {
         let w = text_width(&self.text, LABEL_FONT);
         let x = match self.anchor {
-            "end" => self.x - w,
-            "middle" => self.x - w / 2.0,
-            _ => self.x,
+            TextAnchor::Start => self.x,
+            TextAnchor::Middle => self.x - w / 2.0,
+            TextAnchor::End => self.x - w,
         };
         Rect {
             x,
@@ -309,7 +329,7 @@ struct Curve {
     p1: (f64, f64),
     p2: (f64, f64),
     p3: (f64, f64),
-    anchor: &'static str,
+    anchor: TextAnchor,
     dx: f64,
 }
 
@@ -348,7 +368,7 @@ fn self_loop_curve(a: NodeBox, k: f64) -> Curve {
         p1: (a.right() + reach, a.cy - rise),
         p2: (a.right() + reach, a.cy + rise),
         p3: (a.right(), a.cy + 9.0),
-        anchor: "start",
+        anchor: TextAnchor::Start,
         dx: 4.0,
     }
 }
@@ -370,7 +390,7 @@ fn side_by_side_curve(boxes: &[NodeBox], a: NodeBox, b: NodeBox, k: f64) -> Curv
         p1: (p0.0 + dir * 24.0, p0.1 + lift),
         p2: (p3.0 - dir * 24.0, p3.1 + lift),
         p3,
-        anchor: "middle",
+        anchor: TextAnchor::Middle,
         dx: 0.0,
     }
 }
@@ -387,7 +407,11 @@ fn next_layer_curve(a: NodeBox, b: NodeBox, k: f64, m: f64) -> Curve {
         p1: (p0.0 + off * 2.0, p0.1 + dy),
         p2: (p3.0 + off * 2.0, p3.1 - dy),
         p3,
-        anchor: if off < 0.0 { "end" } else { "start" },
+        anchor: if off < 0.0 {
+            TextAnchor::End
+        } else {
+            TextAnchor::Start
+        },
         dx: if off < 0.0 { -6.0 } else { 6.0 },
     }
 }
@@ -409,7 +433,7 @@ fn around_left_curve(boxes: &[NodeBox], a: NodeBox, b: NodeBox, k: f64) -> Curve
         p1: (base - bulge * 1.3, p0.1),
         p2: (base - bulge * 1.3, p3.1),
         p3,
-        anchor: "end",
+        anchor: TextAnchor::End,
         dx: -4.0,
     }
 }
@@ -519,7 +543,7 @@ fn draw_labels(labels: &[Label]) -> String {
             r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="{}">{}</text>"#,
             l.x,
             l.y,
-            l.anchor,
+            l.anchor.as_str(),
             xml(&l.text)
         );
     }
