@@ -27,8 +27,10 @@ pub enum Selector {
 impl Selector {
     /// Compiles a selection spec for `n` entries. The spec has been validated.
     pub fn compile(spec: &SelectionSpec, n: usize) -> Selector {
+        if n == 1 {
+            return Selector::Single;
+        }
         match spec {
-            _ if n == 1 => Selector::Single,
             SelectionSpec::GenericProbability { distribution } => weighted(distribution),
             SelectionSpec::Uniform => Selector::Uniform(n),
             SelectionSpec::Ordered => Selector::Ordered(n),
