@@ -75,8 +75,6 @@ pub struct Chain {
     pub nodes: Vec<Node>,
     /// `<start>`: chooses the first datasource of each case. Its edges never target `End`.
     pub start: Node,
-    /// The specs the chain was compiled from, in node order (start last), for analysis.
-    pub specs: Vec<DatasourceSpec>,
 }
 
 impl Chain {
@@ -145,13 +143,7 @@ impl Chain {
                 "`<start>` transitions straight to `<end>`",
             ));
         }
-        let mut all_specs: Vec<DatasourceSpec> = specs.iter().map(|d| d.spec.clone()).collect();
-        all_specs.push(start_spec.spec.clone());
-        Ok(Chain {
-            nodes,
-            start,
-            specs: all_specs,
-        })
+        Ok(Chain { nodes, start })
     }
 
     /// The node with a node name or document name, if any.

@@ -50,13 +50,6 @@ impl Lateness {
         self.histogram.saturating_record(micros);
     }
 
-    /// Records `n` events, each `late` after its deadline.
-    #[inline]
-    pub fn record_n(&mut self, late: Duration, n: u64) {
-        let micros = (late.as_micros() as u64).min(MAX_MICROS);
-        let _ = self.histogram.record_n(micros, n);
-    }
-
     pub fn summary(&self) -> LatenessSummary {
         let h = &self.histogram;
         let at = |q: f64| Duration::from_micros(h.value_at_quantile(q));
