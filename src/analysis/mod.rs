@@ -10,12 +10,12 @@
 //! case duration (`sum_i v_i * sum_j p_ij * mean(duration_ij)`) and the probability of
 //! finishing through each edge to `<end>` (`v_i * p_ij`).
 //!
-//! Selections become probabilities: `genericProbability` is its distribution; `uniform` and
-//! `ordered` are `1/n` per entry (`ordered` cycles deterministically, but over many visits each
-//! entry is taken `1/n` of the time); `driftingProbability` is analysed twice, once with every
-//! drifting datasource at its start distribution and once at its end distribution (the two
-//! regimes bracket what a run goes through). Several entries leading to the same datasource
-//! add up.
+//! Selections become probabilities ([`Selector::probabilities`]): `genericProbability` is its
+//! distribution; `uniform` and `ordered` are `1/n` per entry (`ordered` cycles
+//! deterministically, but over many visits each entry is taken `1/n` of the time);
+//! `driftingProbability` is analysed twice, once with every drifting datasource at its start
+//! distribution and once at its end distribution (the two regimes bracket what a run goes
+//! through). Several entries leading to the same datasource add up.
 //!
 //! Datasources that cannot reach `<end>` would make `I - Q` singular. They are left out of `Q`:
 //! a case that enters one never finishes, which we report as a probability and as a warning
@@ -26,6 +26,7 @@ pub mod svg;
 
 use crate::config::{ConfigSet, DatasourceSpec, Diagnostic, Diagnostics, Document, SelectionSpec};
 use crate::config::{END, START};
+use crate::model::Selector;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -58,6 +59,15 @@ impl Regime {
             Regime::Steady => "steady",
             Regime::Start => "start",
             Regime::End => "end",
+        }
+    }
+
+    /// A selection number at which drifting selections have this regime's distribution, for
+    /// [`Selector::probabilities`].
+    fn selection(self) -> u64 {
+        match self {
+            Regime::Steady | Regime::Start => 0,
+            Regime::End => u64::MAX,
         }
     }
 }
@@ -134,7 +144,11 @@ impl<'a> ChainView<'a> {
 
     /// Each entry's target and probability in a regime.
     pub fn edges(&self, spec: &DatasourceSpec, regime: Regime) -> Vec<(EdgeTarget, f64)> {
-        let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
+        let p = Selector::probabilities(
+            &spec.selection.value,
+            spec.event_data.len(),
+            regime.selection(),
+        );
         spec.event_data
             .iter()
             .zip(p)
@@ -203,18 +217,6 @@ impl<'a> ChainView<'a> {
             visit(&self.nodes[i].spec, &mut stack, &mut seen);
         }
         seen
-    }
-}
-
-/// The probability of each of `n` entries of a selection in a regime.
-pub fn probabilities(selection: &SelectionSpec, n: usize, regime: Regime) -> Vec<f64> {
-    match selection {
-        SelectionSpec::GenericProbability { distribution } => distribution.clone(),
-        SelectionSpec::Uniform | SelectionSpec::Ordered => vec![1.0 / n.max(1) as f64; n],
-        SelectionSpec::DriftingProbability { start, end, .. } => match regime {
-            Regime::End => end.clone(),
-            Regime::Start | Regime::Steady => start.clone(),
-        },
     }
 }
 
@@ -358,7 +360,11 @@ fn analyze_regime(
         let v = finishes[i].then(|| visits[slot[i]].max(0.0));
         let group = groups.entry(spec.group.clone()).or_insert(0.0);
         *group += v.unwrap_or(0.0);
-        let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
+        let p = Selector::probabilities(
+            &spec.selection.value,
+            spec.event_data.len(),
+            regime.selection(),
+        );
         for (entry, (edge, p)) in spec.event_data.iter().zip(p).enumerate() {
             minutes += v.unwrap_or(0.0) * p * edge.duration.mean();
             if view.target(&edge.transition.value) == EdgeTarget::End {

@@ -62,19 +62,31 @@ impl Selector {
         }
     }
 
-    /// The probability of each of `n` entries at the 1-based selection `selection`.
+    /// The probability of each of `n` entries at selection number `selection` of its
+    /// datasource (counting from 1; 0 is before the first, so a drifting selection is still at
+    /// its start distribution, and from `steps` on it is at its end distribution).
+    ///
+    /// The two ends are the configured distributions themselves, not a mixture that rounds to
+    /// them, so analysis reports the numbers the config gives.
     pub fn probabilities(spec: &SelectionSpec, n: usize, selection: u64) -> Vec<f64> {
         match spec {
             SelectionSpec::GenericProbability { distribution } => distribution.clone(),
-            SelectionSpec::Uniform => vec![1.0 / n as f64; n],
-            SelectionSpec::Ordered => vec![1.0 / n as f64; n],
+            // `ordered` cycles deterministically, but over many visits each entry is taken
+            // `1/n` of the time.
+            SelectionSpec::Uniform | SelectionSpec::Ordered => vec![1.0 / n.max(1) as f64; n],
             SelectionSpec::DriftingProbability { start, end, steps } => {
-                let r = (selection as f64 / *steps as f64).min(1.0);
-                start
-                    .iter()
-                    .zip(end)
-                    .map(|(s, e)| (1.0 - r) * s + r * e)
-                    .collect()
+                if selection >= *steps {
+                    end.clone()
+                } else if selection == 0 {
+                    start.clone()
+                } else {
+                    let r = selection as f64 / *steps as f64;
+                    start
+                        .iter()
+                        .zip(end)
+                        .map(|(s, e)| (1.0 - r) * s + r * e)
+                        .collect()
+                }
             }
         }
     }
@@ -167,7 +179,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256PlusPlus;
 
     /// Pearson's chi-square statistic of observed counts against expected probabilities.
-    pub(crate) fn chi_square(counts: &[u64], probabilities: &[f64]) -> f64 {
+    fn chi_square(counts: &[u64], probabilities: &[f64]) -> f64 {
         let total: u64 = counts.iter().sum();
         counts
             .iter()
