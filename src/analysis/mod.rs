@@ -280,6 +280,11 @@ pub struct Analysis {
 }
 
 /// Analyses a config set that passed validation (it needs a `<start>`).
+///
+/// # Errors
+///
+/// A [`Diagnostic`] if there is no `<start>` datasource, or if the chain of a regime is
+/// numerically singular (a loop that is left with probability indistinguishable from 0).
 pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
     let view = ChainView::new(set);
     let start = view.start.ok_or_else(|| {

@@ -80,10 +80,21 @@ pub struct Chain {
 impl Chain {
     /// Compiles the datasources of a config set. The set must have passed validation; if it
     /// has not, the first structural problem is returned instead of a panic.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::from_specs`].
     pub fn compile(set: &ConfigSet) -> Result<Chain, Diagnostic> {
         Chain::from_specs(set.datasources.iter())
     }
 
+    /// Compiles datasource documents, in config order, into a chain; `<start>` may be anywhere
+    /// among them.
+    ///
+    /// # Errors
+    ///
+    /// A [`Diagnostic`] for the first structural problem found: there is no `<start>`, a
+    /// transition names no datasource, or `<start>` transitions straight to `<end>`.
     pub fn from_specs<'a>(
         docs: impl Iterator<Item = &'a Document<DatasourceSpec>>,
     ) -> Result<Chain, Diagnostic> {

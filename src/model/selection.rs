@@ -1,9 +1,10 @@
 //! Choosing an `eventData` entry: the compiled form of a datasource's `selection`.
 //!
-//! Every choice is O(1). Weighted choices use Walker's alias method ([`AliasTable`]). A drifting selection's distribution at selection s is the mixture
-//! `(1 - r) * start + r * end` with `r = min(s / steps, 1)`; sampling a mixture is exact if we
-//! first pick the component (end with probability r) and then sample that component's alias
-//! table, so drift costs one extra uniform draw instead of rebuilding a table per selection.
+//! Every choice is O(1). Weighted choices use Walker's alias method ([`AliasTable`]). A
+//! drifting selection's distribution at selection s is the mixture `(1 - r) * start + r * end`
+//! with `r = min(s / steps, 1)`; sampling a mixture is exact if we first pick the component
+//! (end with probability r) and then sample that component's alias table, so drift costs one
+//! extra uniform draw instead of rebuilding a table per selection.
 
 use crate::config::SelectionSpec;
 use rand::{Rng, RngExt};

@@ -37,6 +37,7 @@ pub struct LatenessSummary {
 const MAX_MICROS: u64 = 3_600_000_000;
 
 impl Lateness {
+    /// An empty record.
     pub fn new() -> Lateness {
         let histogram = hdrhistogram::Histogram::new_with_bounds(1, MAX_MICROS, 3)
             .expect("constant bounds the crate accepts: low 1, high >= 2, 3 digits");
