@@ -206,8 +206,8 @@ struct Layout {
 
 impl Layout {
     /// Places the vertices: layers from top to bottom, each group in its own band, and a
-    /// group's vertices of one layer side by side, centred in the band. `<start>`, `<end>`
-    /// and datasources without a group are centred over the whole width.
+    /// group's vertices of one layer side by side, centred in the band. `<start>` and `<end>`
+    /// are centred over the whole width.
     fn new(graph: &Graph) -> Layout {
         let n = graph.vertices.len();
         let layer = layers(graph);
