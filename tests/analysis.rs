@@ -264,12 +264,12 @@ fn assembly_line_analysis_matches_a_simulation_seed_2024_200k_cases() {
                 sum[k] += x;
                 sq[k] += x * x;
             }
-            let which = end
+            let ending = end
                 .endings
                 .iter()
                 .position(|x| x.datasource == e.node.name.as_str() && x.activity == e.activity())
                 .expect("the final edge is one of the endings");
-            endings[which] += 1;
+            endings[ending] += 1;
         }
         counts.iter_mut().for_each(|c| *c = 0);
         opened_ms = e.timestamp_ms;

@@ -5,7 +5,7 @@
 //! probability, activity and duration. The renderers only format; the SVG one, which also lays
 //! the graph out, is in [`super::svg`].
 
-use super::{fmt_number, To, View};
+use super::{fmt_number, ChainView, EdgeTarget};
 use crate::config::{ConfigSet, DurationSpec, Kind, SelectionSpec};
 use std::fmt::Write as _;
 
@@ -105,7 +105,7 @@ impl Graph {
     /// Builds the graph of a config set; entries whose target does not resolve are skipped
     /// (validation reports them). With `sinks`, sinks are included.
     pub fn build(set: &ConfigSet, sinks: bool) -> Graph {
-        let view = View::new(set);
+        let view = ChainView::new(set);
         let n = view.nodes.len();
         let end = n + 1;
         let mut vertices = vec![Vertex {
@@ -141,9 +141,9 @@ impl Graph {
             let count = spec.event_data.len();
             for (k, edge) in spec.event_data.iter().enumerate() {
                 let to = match view.target(&edge.transition.value) {
-                    To::Node(j) => j + 1,
-                    To::End => end,
-                    To::Invalid => continue,
+                    EdgeTarget::Node(j) => j + 1,
+                    EdgeTarget::End => end,
+                    EdgeTarget::Invalid => continue,
                 };
                 let chance = match &spec.selection.value {
                     SelectionSpec::GenericProbability { distribution } => {
@@ -297,7 +297,7 @@ impl Graph {
 
 /// (node name, document name) of every real datasource, in vertex order.
 fn node_names(set: &ConfigSet) -> Vec<(String, String)> {
-    View::new(set)
+    ChainView::new(set)
         .nodes
         .iter()
         .map(|d| (d.spec.name.value.clone(), d.name.value.clone()))

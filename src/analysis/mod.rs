@@ -10,12 +10,12 @@
 //! case duration (`sum_i v_i * sum_j p_ij * mean(duration_ij)`) and the probability of
 //! finishing through each edge to `<end>` (`v_i * p_ij`).
 //!
-//! Selections become probabilities: `genericProbability` is its distribution; `uniform` and
-//! `ordered` are `1/n` per entry (`ordered` cycles deterministically, but over many visits each
-//! entry is taken `1/n` of the time); `driftingProbability` is analysed twice, once with every
-//! drifting datasource at its start distribution and once at its end distribution (the two
-//! regimes bracket what a run goes through). Several entries leading to the same datasource
-//! add up.
+//! Selections become probabilities ([`Selector::probabilities`]): `genericProbability` is its
+//! distribution; `uniform` and `ordered` are `1/n` per entry (`ordered` cycles
+//! deterministically, but over many visits each entry is taken `1/n` of the time);
+//! `driftingProbability` is analysed twice, once with every drifting datasource at its start
+//! distribution and once at its end distribution (the two regimes bracket what a run goes
+//! through). Several entries leading to the same datasource add up.
 //!
 //! Datasources that cannot reach `<end>` would make `I - Q` singular. They are left out of `Q`:
 //! a case that enters one never finishes, which we report as a probability and as a warning
@@ -26,8 +26,19 @@ pub mod svg;
 
 use crate::config::{ConfigSet, DatasourceSpec, Diagnostic, Diagnostics, Document, SelectionSpec};
 use crate::config::{END, START};
+use crate::model::Selector;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+
+/// Whether a selection's distribution drifts, so that the chain has two regimes.
+fn drifts(selection: &SelectionSpec) -> bool {
+    match selection {
+        SelectionSpec::DriftingProbability { .. } => true,
+        SelectionSpec::GenericProbability { .. }
+        | SelectionSpec::Uniform
+        | SelectionSpec::Ordered => false,
+    }
+}
 
 /// Which distribution drifting selections are analysed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -42,6 +53,7 @@ pub enum Regime {
 }
 
 impl Regime {
+    /// The name in messages and reports, as it is spelled in `analyze --json`.
     pub fn name(self) -> &'static str {
         match self {
             Regime::Steady => "steady",
@@ -49,29 +61,43 @@ impl Regime {
             Regime::End => "end",
         }
     }
+
+    /// A selection number at which drifting selections have this regime's distribution, for
+    /// [`Selector::probabilities`].
+    fn selection(self) -> u64 {
+        match self {
+            Regime::Steady | Regime::Start => 0,
+            Regime::End => u64::MAX,
+        }
+    }
 }
 
 /// Where an `eventData` entry leads, resolved against the loaded datasources.
+///
+/// Unlike [`crate::model::Target`] it has room for targets that do not resolve, because
+/// analysis and drawing also run on configs that failed validation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum To {
-    /// The index of a real datasource in [`View::nodes`].
+pub enum EdgeTarget {
+    /// The index of a real datasource in [`ChainView::nodes`].
     Node(usize),
     End,
     /// `<start>` or a name no datasource has (validation reports those).
     Invalid,
 }
 
-/// The datasources of a config set indexed by node name, tolerant of a config with errors.
+/// The chain as analysis sees it: the datasources of a config set indexed by node name,
+/// tolerant of a config with errors.
 ///
 /// The node order is the config order without `<start>`: the same as [`crate::model::Chain`].
-pub struct View<'a> {
+pub struct ChainView<'a> {
     pub start: Option<&'a Document<DatasourceSpec>>,
     pub nodes: Vec<&'a Document<DatasourceSpec>>,
     index: HashMap<&'a str, usize>,
 }
 
-impl<'a> View<'a> {
-    pub fn new(set: &'a ConfigSet) -> View<'a> {
+impl<'a> ChainView<'a> {
+    /// Indexes the datasources of `set`; of duplicate names the first counts.
+    pub fn new(set: &'a ConfigSet) -> ChainView<'a> {
         let mut start = None;
         let mut nodes = Vec::new();
         let mut index = HashMap::new();
@@ -84,29 +110,32 @@ impl<'a> View<'a> {
                 nodes.push(doc);
             }
         }
-        View {
+        ChainView {
             start,
             nodes,
             index,
         }
     }
 
-    pub fn target(&self, name: &str) -> To {
+    /// Resolves a `transition` name.
+    pub fn target(&self, name: &str) -> EdgeTarget {
         match name {
-            END => To::End,
-            _ => self.index.get(name).map_or(To::Invalid, |&i| To::Node(i)),
+            END => EdgeTarget::End,
+            _ => self
+                .index
+                .get(name)
+                .map_or(EdgeTarget::Invalid, |&i| EdgeTarget::Node(i)),
         }
     }
 
     /// The regimes to analyse: [`Regime::Steady`], or start and end if any selection drifts.
     pub fn regimes(&self) -> Vec<Regime> {
-        let drifts = self.start.iter().chain(&self.nodes).any(|d| {
-            matches!(
-                d.spec.selection.value,
-                SelectionSpec::DriftingProbability { .. }
-            )
-        });
-        if drifts {
+        if self
+            .start
+            .iter()
+            .chain(&self.nodes)
+            .any(|d| drifts(&d.spec.selection.value))
+        {
             vec![Regime::Start, Regime::End]
         } else {
             vec![Regime::Steady]
@@ -114,8 +143,12 @@ impl<'a> View<'a> {
     }
 
     /// Each entry's target and probability in a regime.
-    pub fn edges(&self, spec: &DatasourceSpec, regime: Regime) -> Vec<(To, f64)> {
-        let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
+    pub fn edges(&self, spec: &DatasourceSpec, regime: Regime) -> Vec<(EdgeTarget, f64)> {
+        let p = Selector::probabilities(
+            &spec.selection.value,
+            spec.event_data.len(),
+            regime.selection(),
+        );
         spec.event_data
             .iter()
             .zip(p)
@@ -131,14 +164,21 @@ impl<'a> View<'a> {
         let mut done = vec![false; n];
         let mut stack = Vec::new();
         for (i, doc) in self.nodes.iter().enumerate() {
-            for (to, p) in self.edges(&doc.spec, regime) {
+            // Only edges of positive probability count (a NaN one does not).
+            let possible = self
+                .edges(&doc.spec, regime)
+                .into_iter()
+                .filter(|&(_, p)| p > 0.0);
+            for (to, _) in possible {
                 match to {
-                    To::End if p > 0.0 && !done[i] => {
-                        done[i] = true;
-                        stack.push(i);
+                    EdgeTarget::End => {
+                        if !done[i] {
+                            done[i] = true;
+                            stack.push(i);
+                        }
                     }
-                    To::Node(j) if p > 0.0 => into[j].push(i),
-                    _ => {}
+                    EdgeTarget::Node(j) => into[j].push(i),
+                    EdgeTarget::Invalid => {}
                 }
             }
         }
@@ -161,7 +201,7 @@ impl<'a> View<'a> {
         let visit = |spec: &DatasourceSpec, stack: &mut Vec<usize>, seen: &mut Vec<bool>| {
             for &regime in &regimes {
                 for (to, p) in self.edges(spec, regime) {
-                    if let To::Node(j) = to {
+                    if let EdgeTarget::Node(j) = to {
                         if p > 0.0 && !seen[j] {
                             seen[j] = true;
                             stack.push(j);
@@ -177,18 +217,6 @@ impl<'a> View<'a> {
             visit(&self.nodes[i].spec, &mut stack, &mut seen);
         }
         seen
-    }
-}
-
-/// The probability of each of `n` entries of a selection in a regime.
-pub fn probabilities(selection: &SelectionSpec, n: usize, regime: Regime) -> Vec<f64> {
-    match selection {
-        SelectionSpec::GenericProbability { distribution } => distribution.clone(),
-        SelectionSpec::Uniform | SelectionSpec::Ordered => vec![1.0 / n.max(1) as f64; n],
-        SelectionSpec::DriftingProbability { start, end, .. } => match regime {
-            Regime::End => end.clone(),
-            Regime::Start | Regime::Steady => start.clone(),
-        },
     }
 }
 
@@ -252,8 +280,13 @@ pub struct Analysis {
 }
 
 /// Analyses a config set that passed validation (it needs a `<start>`).
+///
+/// # Errors
+///
+/// A [`Diagnostic`] if there is no `<start>` datasource, or if the chain of a regime is
+/// numerically singular (a loop that is left with probability indistinguishable from 0).
 pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
-    let view = View::new(set);
+    let view = ChainView::new(set);
     let start = view.start.ok_or_else(|| {
         Diagnostic::error("there is no `<start>` datasource").help(
             "add a datasource named `<start>` whose eventData `transition` names the first datasource",
@@ -263,12 +296,7 @@ pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
         .start
         .iter()
         .chain(&view.nodes)
-        .filter(|d| {
-            matches!(
-                d.spec.selection.value,
-                SelectionSpec::DriftingProbability { .. }
-            )
-        })
+        .filter(|d| drifts(&d.spec.selection.value))
         .map(|d| d.spec.name.value.clone())
         .collect();
     let regimes = view
@@ -280,7 +308,7 @@ pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
 }
 
 fn analyze_regime(
-    view: &View,
+    view: &ChainView,
     start: &Document<DatasourceSpec>,
     regime: Regime,
 ) -> Result<RegimeAnalysis, Diagnostic> {
@@ -303,7 +331,7 @@ fn analyze_regime(
     }
     let mut b = vec![0.0; m];
     for (to, p) in view.edges(&start.spec, regime) {
-        if let To::Node(j) = to {
+        if let EdgeTarget::Node(j) = to {
             if finishes[j] {
                 b[slot[j]] += p;
             }
@@ -311,7 +339,7 @@ fn analyze_regime(
     }
     for (si, &i) in members.iter().enumerate() {
         for (to, p) in view.edges(&view.nodes[i].spec, regime) {
-            if let To::Node(j) = to {
+            if let EdgeTarget::Node(j) = to {
                 if finishes[j] {
                     a[slot[j]][si] -= p;
                 }
@@ -337,10 +365,14 @@ fn analyze_regime(
         let v = finishes[i].then(|| visits[slot[i]].max(0.0));
         let group = groups.entry(spec.group.clone()).or_insert(0.0);
         *group += v.unwrap_or(0.0);
-        let p = probabilities(&spec.selection.value, spec.event_data.len(), regime);
+        let p = Selector::probabilities(
+            &spec.selection.value,
+            spec.event_data.len(),
+            regime.selection(),
+        );
         for (entry, (edge, p)) in spec.event_data.iter().zip(p).enumerate() {
             minutes += v.unwrap_or(0.0) * p * edge.duration.mean();
-            if view.target(&edge.transition.value) == To::End {
+            if view.target(&edge.transition.value) == EdgeTarget::End {
                 endings.push(Ending {
                     datasource: spec.name.value.clone(),
                     activity: edge.activity.clone(),
@@ -431,7 +463,7 @@ pub const SELF_LOOP_WARNING: f64 = 0.99;
 /// case reaches, and near-certain self-loops. (Datasources without a sink are reported by
 /// [`ConfigSet::validate`].) Works on a config with errors too, skipping what does not resolve.
 pub fn warnings(set: &ConfigSet) -> Diagnostics {
-    let view = View::new(set);
+    let view = ChainView::new(set);
     let mut diags = Diagnostics::default();
     let regimes = view.regimes();
     let finishes: Vec<(Regime, Vec<bool>)> =
@@ -461,7 +493,8 @@ pub fn warnings(set: &ConfigSet) -> Diagnostics {
             let when = match stuck.as_slice() {
                 [Regime::Start] => " while drifting selections are at their start distributions",
                 [Regime::End] => " once drifting selections reach their end distributions",
-                _ => "",
+                // Nothing drifts, or the datasource is stuck whatever the drift.
+                [Regime::Steady] | [] | [_, _, ..] => "",
             };
             diags.push(
                 Diagnostic::warning(format!(
@@ -479,7 +512,7 @@ pub fn warnings(set: &ConfigSet) -> Diagnostics {
             .map(|&r| {
                 view.edges(&doc.spec, r)
                     .into_iter()
-                    .filter(|(to, _)| *to == To::Node(i))
+                    .filter(|(to, _)| *to == EdgeTarget::Node(i))
                     .map(|(_, p)| p)
                     .sum::<f64>()
             })

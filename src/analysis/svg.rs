@@ -17,7 +17,7 @@
 //! Text widths are estimated from the character count (no font metrics without a font
 //! engine); the estimate is generous so that labels do not touch.
 
-use super::graph::{Chance, Graph, VertexKind};
+use super::graph::{Chance, Graph, SinkBox, VertexKind};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 
@@ -34,6 +34,7 @@ fn text_width(text: &str, size: f64) -> f64 {
     text.chars().count() as f64 * size * 0.58
 }
 
+/// An axis-aligned rectangle: what labels must not cover, and what the view box must hold.
 #[derive(Clone, Copy, Debug)]
 struct Rect {
     x: f64,
@@ -48,15 +49,16 @@ impl Rect {
     }
 }
 
+/// A vertex's box as placed: its centre, its width (the height is [`NODE_H`]) and its layer.
 #[derive(Clone, Copy, Debug)]
-struct Box2 {
+struct NodeBox {
     cx: f64,
     cy: f64,
     w: f64,
     layer: usize,
 }
 
-impl Box2 {
+impl NodeBox {
     fn left(&self) -> f64 {
         self.cx - self.w / 2.0
     }
@@ -69,23 +71,52 @@ impl Box2 {
     fn bottom(&self) -> f64 {
         self.cy + NODE_H / 2.0
     }
+    /// The area the box covers.
+    fn rect(&self) -> Rect {
+        Rect {
+            x: self.left(),
+            y: self.top(),
+            w: self.w,
+            h: NODE_H,
+        }
+    }
+}
+
+/// Which point of a label's text its `x` is: SVG's `text-anchor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TextAnchor {
+    Start,
+    Middle,
+    End,
+}
+
+impl TextAnchor {
+    /// The `text-anchor` attribute value.
+    fn as_str(self) -> &'static str {
+        match self {
+            TextAnchor::Start => "start",
+            TextAnchor::Middle => "middle",
+            TextAnchor::End => "end",
+        }
+    }
 }
 
 /// A placed edge label.
 struct Label {
     x: f64,
     y: f64,
-    anchor: &'static str,
+    anchor: TextAnchor,
     text: String,
 }
 
 impl Label {
+    /// The area the label's text covers, as estimated by [`text_width`].
     fn rect(&self) -> Rect {
         let w = text_width(&self.text, LABEL_FONT);
         let x = match self.anchor {
-            "end" => self.x - w,
-            "middle" => self.x - w / 2.0,
-            _ => self.x,
+            TextAnchor::Start => self.x,
+            TextAnchor::Middle => self.x - w / 2.0,
+            TextAnchor::End => self.x - w,
         };
         Rect {
             x,
@@ -134,100 +165,153 @@ fn layers(graph: &Graph) -> Vec<usize> {
 
 /// Renders the graph as a standalone SVG document.
 pub fn render(graph: &Graph) -> String {
-    let n = graph.vertices.len();
-    let layer = layers(graph);
-    let layer_count = layer.iter().max().copied().unwrap_or(0) + 1;
-    let widths: Vec<f64> = graph
+    let layout = Layout::new(graph);
+    // Everything drawn, so that the view box can hold it all.
+    let mut extent: Vec<Rect> = layout.boxes.iter().map(NodeBox::rect).collect();
+    let clusters = draw_clusters(graph, &layout, &mut extent);
+    let (paths, mut labels) = draw_edges(graph, &layout.boxes, &mut extent);
+    place_labels(&layout.boxes, &mut labels, &mut extent);
+    let nodes = draw_nodes(graph, &layout.boxes);
+    let sinks = draw_sinks(graph, &mut extent);
+    // Later parts are drawn over earlier ones: clusters at the back, labels over edges.
+    document(
+        &extent,
+        &[&clusters, &paths, &nodes, &draw_labels(&labels), &sinks],
+    )
+}
+
+/// The y of a layer's centre line.
+fn layer_y(layer: usize) -> f64 {
+    layer as f64 * LAYER_GAP
+}
+
+/// The index in `graph.groups` of a vertex's group; `None` for `<start>` and `<end>`.
+fn group_index(graph: &Graph, v: usize) -> Option<usize> {
+    let g = graph.vertices[v].group.as_ref()?;
+    graph.groups.iter().position(|x| x == g)
+}
+
+/// A group's vertical band: its left edge and its width.
+#[derive(Clone, Copy, Debug)]
+struct Band {
+    x: f64,
+    w: f64,
+}
+
+/// Where everything goes: a box per vertex and a band per group.
+struct Layout {
+    boxes: Vec<NodeBox>,
+    bands: Vec<Band>,
+}
+
+impl Layout {
+    /// Places the vertices: layers from top to bottom, each group in its own band, and a
+    /// group's vertices of one layer side by side, centred in the band. `<start>` and `<end>`
+    /// are centred over the whole width.
+    fn new(graph: &Graph) -> Layout {
+        let n = graph.vertices.len();
+        let layer = layers(graph);
+        let layer_count = layer.iter().max().copied().unwrap_or(0) + 1;
+        let widths = box_widths(graph);
+        let rows = group_rows(graph, &layer);
+        let (bands, bands_width) = bands(graph.groups.len(), layer_count, &rows, &widths);
+        let total_width = bands_width.max(widths[0]).max(widths[n - 1]);
+        let mut boxes: Vec<NodeBox> = (0..n)
+            .map(|v| NodeBox {
+                cx: total_width / 2.0,
+                cy: layer_y(layer[v]),
+                w: widths[v],
+                layer: layer[v],
+            })
+            .collect();
+        for (&(g, _), vs) in &rows {
+            let mut x = bands[g].x + (bands[g].w - row_width(vs, &widths)) / 2.0;
+            for &v in vs {
+                boxes[v].cx = x + widths[v] / 2.0;
+                x += widths[v] + NODE_GAP;
+            }
+        }
+        Layout { boxes, bands }
+    }
+}
+
+/// The width of each vertex's box: room for its name, and never narrower than 80.
+fn box_widths(graph: &Graph) -> Vec<f64> {
+    graph
         .vertices
         .iter()
         .map(|v| {
-            let pad = if v.kind == VertexKind::Datasource {
-                24.0
-            } else {
-                30.0
+            // Ellipses need more room than rectangles for the same text.
+            let pad = match v.kind {
+                VertexKind::Datasource => 24.0,
+                VertexKind::Start | VertexKind::End => 30.0,
             };
             (text_width(&v.name, NODE_FONT) + pad).max(80.0)
         })
-        .collect();
+        .collect()
+}
 
-    // Bands: one per group, as wide as its widest layer.
-    let group_of = |v: usize| -> Option<usize> {
-        let g = graph.vertices[v].group.as_ref()?;
-        graph.groups.iter().position(|x| x == g)
-    };
-    let mut members: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+/// The vertices of each (group, layer), in vertex order.
+fn group_rows(graph: &Graph, layer: &[usize]) -> HashMap<(usize, usize), Vec<usize>> {
+    let mut rows: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     for (v, &l) in layer.iter().enumerate() {
-        if let Some(g) = group_of(v) {
-            members.entry((g, l)).or_default().push(v);
+        if let Some(g) = group_index(graph, v) {
+            rows.entry((g, l)).or_default().push(v);
         }
     }
-    let row_width = |vs: &[usize]| -> f64 {
-        vs.iter().map(|&v| widths[v]).sum::<f64>() + NODE_GAP * (vs.len().max(1) - 1) as f64
-    };
-    let band_widths: Vec<f64> = (0..graph.groups.len())
-        .map(|g| {
-            (0..layer_count)
-                .filter_map(|l| members.get(&(g, l)).map(|vs| row_width(vs)))
-                .fold(0.0, f64::max)
-        })
-        .collect();
-    let mut band_x = Vec::with_capacity(band_widths.len());
+    rows
+}
+
+/// The width of a row of boxes side by side.
+fn row_width(vs: &[usize], widths: &[f64]) -> f64 {
+    vs.iter().map(|&v| widths[v]).sum::<f64>() + NODE_GAP * (vs.len().max(1) - 1) as f64
+}
+
+/// One band per group, left to right, each as wide as the group's widest row; and the width
+/// of all the bands together.
+fn bands(
+    groups: usize,
+    layer_count: usize,
+    rows: &HashMap<(usize, usize), Vec<usize>>,
+    widths: &[f64],
+) -> (Vec<Band>, f64) {
+    let mut bands = Vec::with_capacity(groups);
     let mut x = 0.0;
-    for w in &band_widths {
-        band_x.push(x);
+    for g in 0..groups {
+        let w = (0..layer_count)
+            .filter_map(|l| rows.get(&(g, l)).map(|vs| row_width(vs, widths)))
+            .fold(0.0, f64::max);
+        bands.push(Band { x, w });
         x += w + BAND_GAP;
     }
-    let total_width = (x - BAND_GAP).max(widths[0]).max(widths[n - 1]);
+    (bands, x - BAND_GAP)
+}
 
-    let y_of = |l: usize| l as f64 * LAYER_GAP;
-    let mut boxes: Vec<Box2> = (0..n)
-        .map(|v| Box2 {
-            cx: total_width / 2.0,
-            cy: y_of(layer[v]),
-            w: widths[v],
-            layer: layer[v],
-        })
-        .collect();
-    for (&(g, _), vs) in &members {
-        let mut x = band_x[g] + (band_widths[g] - row_width(vs)) / 2.0;
-        for &v in vs {
-            boxes[v].cx = x + widths[v] / 2.0;
-            x += widths[v] + NODE_GAP;
-        }
-    }
-
-    let mut body = String::new();
-    let mut extent: Vec<Rect> = boxes
-        .iter()
-        .map(|b| Rect {
-            x: b.left(),
-            y: b.top(),
-            w: b.w,
-            h: NODE_H,
-        })
-        .collect();
-
-    // Clusters, drawn first so that everything else lies on top.
+/// The dashed cluster of each group around its band, with the group's name; drawn first so
+/// that everything else lies on top.
+fn draw_clusters(graph: &Graph, layout: &Layout, extent: &mut Vec<Rect>) -> String {
+    let mut out = String::new();
     for (g, group) in graph.groups.iter().enumerate() {
-        let vs: Vec<&Box2> = (0..n)
-            .filter(|&v| group_of(v) == Some(g))
-            .map(|v| &boxes[v])
+        let vs: Vec<&NodeBox> = (0..graph.vertices.len())
+            .filter(|&v| group_index(graph, v) == Some(g))
+            .map(|v| &layout.boxes[v])
             .collect();
         let top = vs.iter().map(|b| b.top()).fold(f64::MAX, f64::min) - 26.0;
         let bottom = vs.iter().map(|b| b.bottom()).fold(f64::MIN, f64::max) + 12.0;
+        let band = layout.bands[g];
         let r = Rect {
-            x: band_x[g] - 14.0,
+            x: band.x - 14.0,
             y: top,
-            w: band_widths[g] + 28.0,
+            w: band.w + 28.0,
             h: bottom - top,
         };
         let _ = writeln!(
-            body,
+            out,
             r##"<rect class="cluster" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="8"/>"##,
             r.x, r.y, r.w, r.h
         );
         let _ = writeln!(
-            body,
+            out,
             r#"<text class="group" x="{:.1}" y="{:.1}">{}</text>"#,
             r.x + 8.0,
             r.y + 15.0,
@@ -235,79 +319,151 @@ pub fn render(graph: &Graph) -> String {
         );
         extent.push(r);
     }
+    out
+}
 
-    // Edges: group parallel edges so that they fan out.
+/// An edge as a cubic Bézier curve, and where its label goes: `dx` from the curve's middle,
+/// anchored at `anchor`.
+struct Curve {
+    p0: (f64, f64),
+    p1: (f64, f64),
+    p2: (f64, f64),
+    p3: (f64, f64),
+    anchor: TextAnchor,
+    dx: f64,
+}
+
+impl Curve {
+    /// The point at the curve's middle (t = 1/2).
+    fn middle(&self) -> (f64, f64) {
+        let (p0, p1, p2, p3) = (self.p0, self.p1, self.p2, self.p3);
+        (
+            (p0.0 + 3.0 * p1.0 + 3.0 * p2.0 + p3.0) / 8.0,
+            (p0.1 + 3.0 * p1.1 + 3.0 * p2.1 + p3.1) / 8.0,
+        )
+    }
+}
+
+/// The curve of an edge between the vertices `from` and `to`, the `k`th of `m` parallel edges
+/// between them.
+fn edge_curve(boxes: &[NodeBox], from: usize, to: usize, k: f64, m: f64) -> Curve {
+    let (a, b) = (boxes[from], boxes[to]);
+    if from == to {
+        self_loop_curve(a, k)
+    } else if b.layer == a.layer {
+        side_by_side_curve(boxes, a, b, k)
+    } else if b.layer == a.layer + 1 {
+        next_layer_curve(a, b, k, m)
+    } else {
+        around_left_curve(boxes, a, b, k)
+    }
+}
+
+/// A loop on the right of the box, wider for each parallel loop.
+fn self_loop_curve(a: NodeBox, k: f64) -> Curve {
+    let reach = 48.0 + 24.0 * k;
+    let rise = 26.0 + 8.0 * k;
+    Curve {
+        p0: (a.right(), a.cy - 9.0),
+        p1: (a.right() + reach, a.cy - rise),
+        p2: (a.right() + reach, a.cy + rise),
+        p3: (a.right(), a.cy + 9.0),
+        anchor: TextAnchor::Start,
+        dx: 4.0,
+    }
+}
+
+/// Between boxes of one layer: rightward edges arc above, leftward ones below, higher the
+/// more boxes lie between.
+fn side_by_side_curve(boxes: &[NodeBox], a: NodeBox, b: NodeBox, k: f64) -> Curve {
+    let dir = if b.cx > a.cx { 1.0 } else { -1.0 };
+    let between = boxes
+        .iter()
+        .filter(|x| x.layer == a.layer && (x.cx - a.cx) * (x.cx - b.cx) < 0.0)
+        .count() as f64;
+    let lift = -dir * (16.0 + 30.0 * between + 10.0 * k);
+    let side = -dir * 6.0;
+    let p0 = (a.cx + dir * a.w / 2.0, a.cy + side);
+    let p3 = (b.cx - dir * b.w / 2.0, b.cy + side);
+    Curve {
+        p0,
+        p1: (p0.0 + dir * 24.0, p0.1 + lift),
+        p2: (p3.0 - dir * 24.0, p3.1 + lift),
+        p3,
+        anchor: TextAnchor::Middle,
+        dx: 0.0,
+    }
+}
+
+/// To the next layer: from the bottom of one box to the top of the other, parallel edges
+/// fanned out around the centre.
+fn next_layer_curve(a: NodeBox, b: NodeBox, k: f64, m: f64) -> Curve {
+    let off = (k - (m - 1.0) / 2.0) * 18.0;
+    let p0 = (a.cx + off, a.bottom());
+    let p3 = (b.cx + off, b.top());
+    let dy = (p3.1 - p0.1) * 0.45;
+    Curve {
+        p0,
+        p1: (p0.0 + off * 2.0, p0.1 + dy),
+        p2: (p3.0 + off * 2.0, p3.1 - dy),
+        p3,
+        anchor: if off < 0.0 {
+            TextAnchor::End
+        } else {
+            TextAnchor::Start
+        },
+        dx: if off < 0.0 { -6.0 } else { 6.0 },
+    }
+}
+
+/// Back up or over several layers: an arc around the left of every box in the layers the
+/// edge spans, wider the more layers it spans.
+fn around_left_curve(boxes: &[NodeBox], a: NodeBox, b: NodeBox, k: f64) -> Curve {
+    let (lo, hi) = (a.layer.min(b.layer), a.layer.max(b.layer));
+    let base = boxes
+        .iter()
+        .filter(|x| x.layer >= lo && x.layer <= hi)
+        .map(|x| x.left())
+        .fold(f64::MAX, f64::min);
+    let bulge = 36.0 + 26.0 * (hi - lo).saturating_sub(1) as f64 + 14.0 * k;
+    let p0 = (a.left(), a.cy + 5.0);
+    let p3 = (b.left(), b.cy - 5.0);
+    Curve {
+        p0,
+        p1: (base - bulge * 1.3, p0.1),
+        p2: (base - bulge * 1.3, p3.1),
+        p3,
+        anchor: TextAnchor::End,
+        dx: -4.0,
+    }
+}
+
+/// How heavy an edge is drawn: its probability, the larger one if it drifts.
+fn edge_weight(chance: Chance) -> f64 {
+    match chance {
+        Chance::Fixed(p) => p,
+        Chance::Drifting { start, end } => start.max(end),
+        Chance::Turn { of, .. } => 1.0 / of as f64,
+    }
+}
+
+/// The path of every edge, with its label text as a tooltip; and the labels, placed at the
+/// middle of their curves (not yet moved off each other).
+fn draw_edges(graph: &Graph, boxes: &[NodeBox], extent: &mut Vec<Rect>) -> (String, Vec<Label>) {
+    // Parallel edges are numbered so that they fan out.
     let mut parallel: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     for (i, e) in graph.edges.iter().enumerate() {
         parallel.entry((e.from, e.to)).or_default().push(i);
     }
-    let mut labels: Vec<Label> = Vec::new();
     let mut paths = String::new();
+    let mut labels = Vec::with_capacity(graph.edges.len());
     for (i, e) in graph.edges.iter().enumerate() {
         let siblings = &parallel[&(e.from, e.to)];
         let k = siblings.iter().position(|&s| s == i).unwrap_or(0) as f64;
         let m = siblings.len() as f64;
-        let (a, b) = (boxes[e.from], boxes[e.to]);
-        let (p0, p1, p2, p3, anchor, dx);
-        if e.from == e.to {
-            let reach = 48.0 + 24.0 * k;
-            let rise = 26.0 + 8.0 * k;
-            p0 = (a.right(), a.cy - 9.0);
-            p3 = (a.right(), a.cy + 9.0);
-            p1 = (a.right() + reach, a.cy - rise);
-            p2 = (a.right() + reach, a.cy + rise);
-            anchor = "start";
-            dx = 4.0;
-        } else if b.layer == a.layer {
-            // Side by side: rightward edges arc above, leftward ones below, higher the more
-            // boxes lie between.
-            let dir = if b.cx > a.cx { 1.0 } else { -1.0 };
-            let between = boxes
-                .iter()
-                .filter(|x| x.layer == a.layer && (x.cx - a.cx) * (x.cx - b.cx) < 0.0)
-                .count() as f64;
-            let lift = -dir * (16.0 + 30.0 * between + 10.0 * k);
-            let side = -dir * 6.0;
-            p0 = (a.cx + dir * a.w / 2.0, a.cy + side);
-            p3 = (b.cx - dir * b.w / 2.0, b.cy + side);
-            p1 = (p0.0 + dir * 24.0, p0.1 + lift);
-            p2 = (p3.0 - dir * 24.0, p3.1 + lift);
-            anchor = "middle";
-            dx = 0.0;
-        } else if b.layer == a.layer + 1 {
-            let off = (k - (m - 1.0) / 2.0) * 18.0;
-            p0 = (a.cx + off, a.bottom());
-            p3 = (b.cx + off, b.top());
-            let dy = (p3.1 - p0.1) * 0.45;
-            p1 = (p0.0 + off * 2.0, p0.1 + dy);
-            p2 = (p3.0 + off * 2.0, p3.1 - dy);
-            anchor = if off < 0.0 { "end" } else { "start" };
-            dx = if off < 0.0 { -6.0 } else { 6.0 };
-        } else {
-            // Around the left of every box in the layers the edge spans.
-            let (lo, hi) = (a.layer.min(b.layer), a.layer.max(b.layer));
-            let base = boxes
-                .iter()
-                .filter(|x| x.layer >= lo && x.layer <= hi)
-                .map(|x| x.left())
-                .fold(f64::MAX, f64::min);
-            let bulge = 36.0 + 26.0 * (hi - lo).saturating_sub(1) as f64 + 14.0 * k;
-            p0 = (a.left(), a.cy + 5.0);
-            p3 = (b.left(), b.cy - 5.0);
-            p1 = (base - bulge * 1.3, p0.1);
-            p2 = (base - bulge * 1.3, p3.1);
-            anchor = "end";
-            dx = -4.0;
-        }
-        let mid = (
-            (p0.0 + 3.0 * p1.0 + 3.0 * p2.0 + p3.0) / 8.0,
-            (p0.1 + 3.0 * p1.1 + 3.0 * p2.1 + p3.1) / 8.0,
-        );
-        let weight = match e.chance {
-            Chance::Fixed(p) => p,
-            Chance::Drifting { start, end } => start.max(end),
-            Chance::Turn { of, .. } => 1.0 / of as f64,
-        };
+        let curve = edge_curve(boxes, e.from, e.to, k, m);
+        let Curve { p0, p1, p2, p3, .. } = curve;
+        let weight = edge_weight(e.chance);
         let class = if weight > 0.0 { "edge" } else { "edge never" };
         let _ = writeln!(
             paths,
@@ -336,15 +492,20 @@ pub fn render(graph: &Graph) -> String {
                 h: 0.0,
             });
         }
+        let mid = curve.middle();
         labels.push(Label {
-            x: mid.0 + dx,
+            x: mid.0 + curve.dx,
             y: mid.1 + 4.0,
-            anchor,
+            anchor: curve.anchor,
             text: e.label(),
         });
     }
+    (paths, labels)
+}
 
-    // Nudge labels off boxes and off each other.
+/// Nudges each label up or down, in steps of a line, until it covers no box and no label
+/// placed before it; a label with no free spot within 12 lines stays where it was.
+fn place_labels(boxes: &[NodeBox], labels: &mut [Label], extent: &mut Vec<Rect>) {
     let mut taken: Vec<Rect> = boxes
         .iter()
         .map(|b| Rect {
@@ -354,7 +515,7 @@ pub fn render(graph: &Graph) -> String {
             h: NODE_H + 4.0,
         })
         .collect();
-    for label in &mut labels {
+    for label in labels {
         let y0 = label.y;
         for step in 0..24 {
             let shift = ((step + 1) / 2) as f64 * LABEL_H * if step % 2 == 1 { 1.0 } else { -1.0 };
@@ -371,14 +532,33 @@ pub fn render(graph: &Graph) -> String {
         taken.push(r);
         extent.push(r);
     }
+}
 
-    let mut nodes = String::new();
-    for (v, vertex) in graph.vertices.iter().enumerate() {
-        let b = boxes[v];
+/// The edge labels.
+fn draw_labels(labels: &[Label]) -> String {
+    let mut out = String::new();
+    for l in labels {
+        let _ = writeln!(
+            out,
+            r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="{}">{}</text>"#,
+            l.x,
+            l.y,
+            l.anchor.as_str(),
+            xml(&l.text)
+        );
+    }
+    out
+}
+
+/// The vertices: datasources as rounded boxes, `<start>` and `<end>` as ellipses, each with
+/// its name.
+fn draw_nodes(graph: &Graph, boxes: &[NodeBox]) -> String {
+    let mut out = String::new();
+    for (vertex, b) in graph.vertices.iter().zip(boxes) {
         match vertex.kind {
             VertexKind::Datasource => {
                 let _ = writeln!(
-                    nodes,
+                    out,
                     r#"<rect class="node" x="{:.1}" y="{:.1}" width="{:.1}" height="{NODE_H}" rx="6"/>"#,
                     b.left(),
                     b.top(),
@@ -387,7 +567,7 @@ pub fn render(graph: &Graph) -> String {
             }
             VertexKind::Start | VertexKind::End => {
                 let _ = writeln!(
-                    nodes,
+                    out,
                     r#"<ellipse class="terminal" cx="{:.1}" cy="{:.1}" rx="{:.1}" ry="{:.1}"/>"#,
                     b.cx,
                     b.cy,
@@ -397,69 +577,70 @@ pub fn render(graph: &Graph) -> String {
             }
         }
         let _ = writeln!(
-            nodes,
+            out,
             r#"<text class="name" x="{:.1}" y="{:.1}">{}</text>"#,
             b.cx,
             b.cy + NODE_FONT * 0.35,
             xml(&vertex.name)
         );
     }
+    out
+}
 
-    // Sinks: boxes in a column on the right, each listing the datasources it takes.
-    let mut sinks = String::new();
-    if !graph.sinks.is_empty() {
-        let right = extent.iter().map(|r| r.x + r.w).fold(f64::MIN, f64::max) + 40.0;
-        let mut y = y_of(1) - NODE_H / 2.0;
-        for sink in &graph.sinks {
-            let title = format!("sink {} ({})", sink.name, sink.type_name);
-            let mut lines = vec![title];
-            let mut line = String::from("takes:");
-            for r in &sink.refs {
-                if line.len() + r.len() > 34 && line != "takes:" {
-                    lines.push(std::mem::take(&mut line));
-                }
-                line.push(' ');
-                line.push_str(r);
-            }
-            lines.push(line);
-            let w = lines
-                .iter()
-                .map(|l| text_width(l, LABEL_FONT + 1.0))
-                .fold(0.0, f64::max)
-                + 20.0;
-            let h = lines.len() as f64 * 16.0 + 10.0;
-            let _ = writeln!(
-                sinks,
-                r#"<rect class="sink" x="{right:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="3"/>"#
-            );
-            for (i, l) in lines.iter().enumerate() {
-                let _ = writeln!(
-                    sinks,
-                    r#"<text class="{}" x="{:.1}" y="{:.1}">{}</text>"#,
-                    if i == 0 { "sinkname" } else { "sinkrefs" },
-                    right + 10.0,
-                    y + 20.0 + i as f64 * 16.0,
-                    xml(l)
-                );
-            }
-            extent.push(Rect { x: right, y, w, h });
-            y += h + 20.0;
+/// The lines of a sink's box: its name and type, then the datasources it takes, wrapped at
+/// about 34 characters.
+fn sink_lines(sink: &SinkBox) -> Vec<String> {
+    let mut lines = vec![format!("sink {} ({})", sink.name, sink.type_name)];
+    let mut line = String::from("takes:");
+    for r in &sink.refs {
+        if line.len() + r.len() > 34 && line != "takes:" {
+            lines.push(std::mem::take(&mut line));
         }
+        line.push(' ');
+        line.push_str(r);
     }
+    lines.push(line);
+    lines
+}
 
-    let min_x = extent.iter().map(|r| r.x).fold(f64::MAX, f64::min) - 20.0;
-    let min_y = extent.iter().map(|r| r.y).fold(f64::MAX, f64::min) - 20.0;
-    let max_x = extent.iter().map(|r| r.x + r.w).fold(f64::MIN, f64::max) + 20.0;
-    let max_y = extent.iter().map(|r| r.y + r.h).fold(f64::MIN, f64::max) + 20.0;
-    let (w, h) = (max_x - min_x, max_y - min_y);
-
+/// The sinks as boxes in a column right of everything drawn so far.
+fn draw_sinks(graph: &Graph, extent: &mut Vec<Rect>) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{min_x:.1} {min_y:.1} {w:.1} {h:.1}" width="{w:.0}" height="{h:.0}" font-family="Helvetica, Arial, sans-serif">"#
-    );
-    out.push_str(
-        r##"<defs>
+    if graph.sinks.is_empty() {
+        return out;
+    }
+    let right = extent.iter().map(|r| r.x + r.w).fold(f64::MIN, f64::max) + 40.0;
+    let mut y = layer_y(1) - NODE_H / 2.0;
+    for sink in &graph.sinks {
+        let lines = sink_lines(sink);
+        let w = lines
+            .iter()
+            .map(|l| text_width(l, LABEL_FONT + 1.0))
+            .fold(0.0, f64::max)
+            + 20.0;
+        let h = lines.len() as f64 * 16.0 + 10.0;
+        let _ = writeln!(
+            out,
+            r#"<rect class="sink" x="{right:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="3"/>"#
+        );
+        for (i, l) in lines.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                r#"<text class="{}" x="{:.1}" y="{:.1}">{}</text>"#,
+                if i == 0 { "sinkname" } else { "sinkrefs" },
+                right + 10.0,
+                y + 20.0 + i as f64 * 16.0,
+                xml(l)
+            );
+        }
+        extent.push(Rect { x: right, y, w, h });
+        y += h + 20.0;
+    }
+    out
+}
+
+/// The arrowhead and the style sheet every drawing shares.
+const DEFS_AND_STYLE: &str = r##"<defs>
 <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto">
 <path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/>
 </marker>
@@ -477,26 +658,30 @@ pub fn render(graph: &Graph) -> String {
 .sinkname { font-size: 12px; font-weight: bold; fill: #7b341e; }
 .sinkrefs { font-size: 12px; fill: #7b341e; }
 </style>
-"##,
+"##;
+
+/// The SVG document: a view box around `extent` with a 20 px margin, the shared definitions,
+/// a white background, then `parts` in order.
+fn document(extent: &[Rect], parts: &[&str]) -> String {
+    let min_x = extent.iter().map(|r| r.x).fold(f64::MAX, f64::min) - 20.0;
+    let min_y = extent.iter().map(|r| r.y).fold(f64::MAX, f64::min) - 20.0;
+    let max_x = extent.iter().map(|r| r.x + r.w).fold(f64::MIN, f64::max) + 20.0;
+    let max_y = extent.iter().map(|r| r.y + r.h).fold(f64::MIN, f64::max) + 20.0;
+    let (w, h) = (max_x - min_x, max_y - min_y);
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="{min_x:.1} {min_y:.1} {w:.1} {h:.1}" width="{w:.0}" height="{h:.0}" font-family="Helvetica, Arial, sans-serif">"#
     );
+    out.push_str(DEFS_AND_STYLE);
     let _ = writeln!(
         out,
         r#"<rect x="{min_x:.1}" y="{min_y:.1}" width="{w:.1}" height="{h:.1}" fill="white"/>"#
     );
-    out.push_str(&body);
-    out.push_str(&paths);
-    out.push_str(&nodes);
-    for l in &labels {
-        let _ = writeln!(
-            out,
-            r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="{}">{}</text>"#,
-            l.x,
-            l.y,
-            l.anchor,
-            xml(&l.text)
-        );
+    for part in parts {
+        out.push_str(part);
     }
-    out.push_str(&sinks);
     out.push_str("</svg>\n");
     out
 }

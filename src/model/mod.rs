@@ -75,17 +75,26 @@ pub struct Chain {
     pub nodes: Vec<Node>,
     /// `<start>`: chooses the first datasource of each case. Its edges never target `End`.
     pub start: Node,
-    /// The specs the chain was compiled from, in node order (start last), for analysis.
-    pub specs: Vec<DatasourceSpec>,
 }
 
 impl Chain {
     /// Compiles the datasources of a config set. The set must have passed validation; if it
     /// has not, the first structural problem is returned instead of a panic.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::from_specs`].
     pub fn compile(set: &ConfigSet) -> Result<Chain, Diagnostic> {
         Chain::from_specs(set.datasources.iter())
     }
 
+    /// Compiles datasource documents, in config order, into a chain; `<start>` may be anywhere
+    /// among them.
+    ///
+    /// # Errors
+    ///
+    /// A [`Diagnostic`] for the first structural problem found: there is no `<start>`, a
+    /// transition names no datasource, or `<start>` transitions straight to `<end>`.
     pub fn from_specs<'a>(
         docs: impl Iterator<Item = &'a Document<DatasourceSpec>>,
     ) -> Result<Chain, Diagnostic> {
@@ -145,13 +154,7 @@ impl Chain {
                 "`<start>` transitions straight to `<end>`",
             ));
         }
-        let mut all_specs: Vec<DatasourceSpec> = specs.iter().map(|d| d.spec.clone()).collect();
-        all_specs.push(start_spec.spec.clone());
-        Ok(Chain {
-            nodes,
-            start,
-            specs: all_specs,
-        })
+        Ok(Chain { nodes, start })
     }
 
     /// The node with a node name or document name, if any.

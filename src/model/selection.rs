@@ -1,9 +1,10 @@
 //! Choosing an `eventData` entry: the compiled form of a datasource's `selection`.
 //!
-//! Every choice is O(1). Weighted choices use Walker's alias method ([`AliasTable`]). A drifting selection's distribution at selection s is the mixture
-//! `(1 - r) * start + r * end` with `r = min(s / steps, 1)`; sampling a mixture is exact if we
-//! first pick the component (end with probability r) and then sample that component's alias
-//! table, so drift costs one extra uniform draw instead of rebuilding a table per selection.
+//! Every choice is O(1). Weighted choices use Walker's alias method ([`AliasTable`]). A
+//! drifting selection's distribution at selection s is the mixture `(1 - r) * start + r * end`
+//! with `r = min(s / steps, 1)`; sampling a mixture is exact if we first pick the component
+//! (end with probability r) and then sample that component's alias table, so drift costs one
+//! extra uniform draw instead of rebuilding a table per selection.
 
 use crate::config::SelectionSpec;
 use rand::{Rng, RngExt};
@@ -27,8 +28,10 @@ pub enum Selector {
 impl Selector {
     /// Compiles a selection spec for `n` entries. The spec has been validated.
     pub fn compile(spec: &SelectionSpec, n: usize) -> Selector {
+        if n == 1 {
+            return Selector::Single;
+        }
         match spec {
-            _ if n == 1 => Selector::Single,
             SelectionSpec::GenericProbability { distribution } => weighted(distribution),
             SelectionSpec::Uniform => Selector::Uniform(n),
             SelectionSpec::Ordered => Selector::Ordered(n),
@@ -60,19 +63,31 @@ impl Selector {
         }
     }
 
-    /// The probability of each of `n` entries at the 1-based selection `selection`.
+    /// The probability of each of `n` entries at selection number `selection` of its
+    /// datasource (counting from 1; 0 is before the first, so a drifting selection is still at
+    /// its start distribution, and from `steps` on it is at its end distribution).
+    ///
+    /// The two ends are the configured distributions themselves, not a mixture that rounds to
+    /// them, so analysis reports the numbers the config gives.
     pub fn probabilities(spec: &SelectionSpec, n: usize, selection: u64) -> Vec<f64> {
         match spec {
             SelectionSpec::GenericProbability { distribution } => distribution.clone(),
-            SelectionSpec::Uniform => vec![1.0 / n as f64; n],
-            SelectionSpec::Ordered => vec![1.0 / n as f64; n],
+            // `ordered` cycles deterministically, but over many visits each entry is taken
+            // `1/n` of the time.
+            SelectionSpec::Uniform | SelectionSpec::Ordered => vec![1.0 / n.max(1) as f64; n],
             SelectionSpec::DriftingProbability { start, end, steps } => {
-                let r = (selection as f64 / *steps as f64).min(1.0);
-                start
-                    .iter()
-                    .zip(end)
-                    .map(|(s, e)| (1.0 - r) * s + r * e)
-                    .collect()
+                if selection >= *steps {
+                    end.clone()
+                } else if selection == 0 {
+                    start.clone()
+                } else {
+                    let r = selection as f64 / *steps as f64;
+                    start
+                        .iter()
+                        .zip(end)
+                        .map(|(s, e)| (1.0 - r) * s + r * e)
+                        .collect()
+                }
             }
         }
     }
@@ -165,7 +180,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256PlusPlus;
 
     /// Pearson's chi-square statistic of observed counts against expected probabilities.
-    pub(crate) fn chi_square(counts: &[u64], probabilities: &[f64]) -> f64 {
+    fn chi_square(counts: &[u64], probabilities: &[f64]) -> f64 {
         let total: u64 = counts.iter().sum();
         counts
             .iter()

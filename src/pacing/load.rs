@@ -168,12 +168,11 @@ impl Shape {
             Shape::Ticks { values, len, tail } => {
                 let tick = k / 2;
                 if tick >= *len {
-                    return match tail {
-                        Some(rate) if tick == *len && k % 2 == 0 => {
-                            Some(Piece::flat(f64::INFINITY, *rate))
-                        }
-                        _ => None,
-                    };
+                    // The tail is one infinite piece, numbered right after the last tick's two.
+                    let first_past = tick == *len && k % 2 == 0;
+                    return tail
+                        .filter(|_| first_past)
+                        .map(|rate| Piece::flat(f64::INFINITY, rate));
                 }
                 // Beyond the last tick the value stays (the tail, or the last tick's own value
                 // for a finite trace), so the rate ends flat rather than dropping to 0.
@@ -242,64 +241,76 @@ impl Load {
     /// Compiles a load spec. Rates below zero were refused by validation; here they count as 0.
     pub fn new(spec: &LoadSpec) -> Load {
         let clean = |r: f64| if r.is_finite() { r.max(0.0) } else { 0.0 };
-        let shape = match spec {
-            LoadSpec::Constant { load } => Shape::Constant(clean(*load)),
+        // Only `steps` without repeat and `trace` end; a sinus has no tail but goes on for ever.
+        let (shape, end) = match spec {
+            LoadSpec::Constant { load } => (Shape::Constant(clean(*load)), None),
             LoadSpec::Gradual {
                 tick_count,
                 minimal_load,
                 load,
-            } => Shape::Ticks {
-                values: TickValues::Gradual {
-                    ticks: *tick_count,
-                    minimal: clean(*minimal_load),
-                    load: clean(*load),
+            } => (
+                Shape::Ticks {
+                    values: TickValues::Gradual {
+                        ticks: *tick_count,
+                        minimal: clean(*minimal_load),
+                        load: clean(*load),
+                    },
+                    // Tick `tick_count` is the first at the full load; it is smoothed too, so
+                    // the ramp flows into the flat tail.
+                    len: tick_count + 1,
+                    tail: Some(clean(*load)),
                 },
-                // Tick `tick_count` is the first at the full load; it is smoothed too, so
-                // the ramp flows into the flat tail.
-                len: tick_count + 1,
-                tail: Some(clean(*load)),
-            },
+                None,
+            ),
             LoadSpec::Sinus {
                 mean,
                 amplitude,
                 phase,
-            } => Shape::Ticks {
-                values: TickValues::Sinus {
-                    mean: *mean,
-                    amplitude: *amplitude,
-                    phase: *phase,
+            } => (
+                Shape::Ticks {
+                    values: TickValues::Sinus {
+                        mean: *mean,
+                        amplitude: *amplitude,
+                        phase: *phase,
+                    },
+                    len: u64::MAX / 4,
+                    tail: None,
                 },
-                len: u64::MAX / 4,
-                tail: None,
-            },
-            LoadSpec::Steps { steps, repeat } => Shape::Steps {
-                steps: steps
+                None,
+            ),
+            LoadSpec::Steps { steps, repeat } => {
+                let steps: Vec<RateStep> = steps
                     .iter()
                     .filter(|s| s.seconds > 0.0 && s.seconds.is_finite())
                     .map(|s| RateStep {
                         rate: clean(s.rate),
                         seconds: s.seconds,
                     })
-                    .collect(),
-                repeat: *repeat,
-            },
-            LoadSpec::Trace { rates, .. } => Shape::Ticks {
-                values: TickValues::Trace(rates.iter().map(|r| clean(*r)).collect()),
-                len: rates.len() as u64,
-                tail: None,
-            },
-        };
-        // Only these loads end; a sinus has no tail but goes on for ever.
-        let end = match &shape {
-            Shape::Steps {
-                steps,
-                repeat: false,
-            } => Some(steps.iter().map(|s| s.seconds).sum()),
-            Shape::Steps { steps, .. } if steps.is_empty() => Some(0.0),
-            _ => match spec {
-                LoadSpec::Trace { rates, .. } => Some(rates.len() as f64),
-                _ => None,
-            },
+                    .collect();
+                // Repeating nothing is over at once.
+                let end = if !repeat {
+                    Some(steps.iter().map(|s| s.seconds).sum())
+                } else if steps.is_empty() {
+                    Some(0.0)
+                } else {
+                    None
+                };
+                (
+                    Shape::Steps {
+                        steps,
+                        repeat: *repeat,
+                    },
+                    end,
+                )
+            }
+            LoadSpec::Trace { rates, .. } => (
+                Shape::Ticks {
+                    values: TickValues::Trace(rates.iter().map(|r| clean(*r)).collect()),
+                    len: rates.len() as u64,
+                    tail: None,
+                },
+                Some(rates.len() as f64),
+            ),
         };
         let cursor = Cursor {
             k: 0,
@@ -320,11 +331,13 @@ impl Load {
     pub fn tick_value(&self, i: u64) -> f64 {
         match &self.shape {
             Shape::Constant(r) => *r,
-            Shape::Ticks { values, len, tail } => match tail {
-                Some(t) if i >= *len => *t,
-                None if i >= *len => 0.0,
-                _ => values.at(i),
-            },
+            Shape::Ticks { values, len, tail } => {
+                if i < *len {
+                    values.at(i)
+                } else {
+                    tail.unwrap_or(0.0)
+                }
+            }
             Shape::Steps { .. } => {
                 let mut copy = self.clone();
                 copy.integral(i as f64 + 1.0) - copy.integral(i as f64)

@@ -37,6 +37,7 @@ pub struct LatenessSummary {
 const MAX_MICROS: u64 = 3_600_000_000;
 
 impl Lateness {
+    /// An empty record.
     pub fn new() -> Lateness {
         let histogram = hdrhistogram::Histogram::new_with_bounds(1, MAX_MICROS, 3)
             .expect("constant bounds the crate accepts: low 1, high >= 2, 3 digits");
@@ -48,13 +49,6 @@ impl Lateness {
     pub fn record(&mut self, late: Duration) {
         let micros = (late.as_micros() as u64).min(MAX_MICROS);
         self.histogram.saturating_record(micros);
-    }
-
-    /// Records `n` events, each `late` after its deadline.
-    #[inline]
-    pub fn record_n(&mut self, late: Duration, n: u64) {
-        let micros = (late.as_micros() as u64).min(MAX_MICROS);
-        let _ = self.histogram.record_n(micros, n);
     }
 
     pub fn summary(&self) -> LatenessSummary {

@@ -9,8 +9,8 @@
 //! low rates are emitted within microseconds of their deadlines. When it is near, the pacer
 //! just sleeps, at least [`PacerConfig::min_sleep`]; everything due by the time it wakes goes
 //! out as one batch. So the pacer never busy-waits for long, whatever the rate, and wakes at
-//! most a few thousand times a second. No sleep is longer than
-//! the caller's `wake_by`, so the caller can check a stop flag and print status.
+//! most a few thousand times a second. No sleep is longer than the caller's `wake_by`, so the
+//! caller can check a stop flag and print status.
 //!
 //! The pacer knows nothing about events or sinks: the load backend reuses it to spread each
 //! timeframe's events over its duration.
