@@ -47,6 +47,8 @@ pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod engine;
+pub mod format;
+pub mod frame;
 pub mod model;
 pub mod pacing;
 pub mod simulation;

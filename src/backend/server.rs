@@ -1,9 +1,10 @@
 //! The HTTP API (axum): `POST <base>/register`, `<base>/start`, `<base>/stop`, `GET /health`,
 //! `GET /metrics`; anything else is 404.
 //!
-//! `/register` takes the original's body, `{"duration": <µs>, "events": [<event>, ...]}`. The
-//! events are kept as the JSON text they arrived as ([`serde_json::value::RawValue`]); only
-//! their `caseid` (the Kafka key) and, for a topic template, `node` and `group` are read.
+//! `/register` takes the original's body, `{"duration": <µs>, "events": [<event>, ...]}`
+//! ([`crate::frame`] owns the wire format). The events are kept as the JSON text they arrived
+//! as ([`serde_json::value::RawValue`]); only their `caseid` (the Kafka key) and, for a topic
+//! template, `node` and `group` are read.
 //! Every problem with a body is an answer, never a panic: 400 with the reason for bad JSON or
 //! a bad field or a frame longer than `--max-frame-duration`, 413 for a body over
 //! `--max-body-bytes` or a frame over `--max-queued-events`, 429 with `Retry-After` when the
@@ -16,15 +17,13 @@
 
 use super::output::Topics;
 use super::queue::{EventSlot, Frame, Refused, Shared};
+use crate::frame;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,32 +48,14 @@ pub fn router(state: AppState) -> Router {
     let base = state.base.to_string();
     let max_body_bytes = state.max_body_bytes;
     Router::new()
-        .route(&format!("{base}/register"), post(register))
-        .route(&format!("{base}/start"), post(start))
-        .route(&format!("{base}/stop"), post(stop))
+        .route(&format!("{base}/{}", frame::REGISTER), post(register))
+        .route(&format!("{base}/{}", frame::START), post(start))
+        .route(&format!("{base}/{}", frame::STOP), post(stop))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
-}
-
-#[derive(Deserialize)]
-struct RegisterBody<'a> {
-    duration: u64,
-    #[serde(borrow)]
-    events: Vec<&'a RawValue>,
-}
-
-/// The fields of an event the backend reads; everything else passes through untouched.
-#[derive(Deserialize)]
-struct EventFields<'a> {
-    #[serde(borrow, default)]
-    caseid: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    node: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    group: Option<Cow<'a, str>>,
 }
 
 /// Parses a `/register` body into a frame. Errors are the 400 answer's text.
@@ -87,9 +68,7 @@ pub fn parse_register(
     topics: &Topics,
     max_duration: Duration,
 ) -> Result<Frame, String> {
-    let parsed: RegisterBody = serde_json::from_slice(body).map_err(|e| {
-        format!("the body is not a frame ({e}); send {{\"duration\": <microseconds>, \"events\": [<event>, ...]}}")
-    })?;
+    let parsed = frame::decode(body)?;
     let duration = Duration::from_micros(parsed.duration);
     if duration > max_duration {
         return Err(format!(
@@ -107,9 +86,7 @@ pub fn parse_register(
         events: Vec::with_capacity(parsed.events.len()),
     };
     for (i, raw) in parsed.events.iter().enumerate() {
-        let fields: EventFields = serde_json::from_str(raw.get()).map_err(|e| {
-            format!("event {i} is not an event object ({e}); events are JSON objects with a string `caseid`")
-        })?;
+        let fields = frame::event_fields(i, raw)?;
         let topic = if topics.templated() {
             let (Some(node), Some(group)) = (&fields.node, &fields.group) else {
                 return Err(format!(

@@ -4,9 +4,9 @@
 //! as tick `i` of the `load` behaviour has: the difference of the load profile's exact count
 //! ([`Load`]'s floor of the integral) at `i + 1` and `i`, so a constant load of 10 gives 10
 //! events per frame and any behaviour's totals are exact. The events go to the sinks as fast as
-//! the engine makes them; after each frame the sinks hear [`SinkSet::end_frame`] (the `http`
-//! sink posts the frame to the backend then), and after `genTimeframesTilStart` frames they
-//! hear [`SinkSet::start`] (the `http` sink tells the backend to begin emission).
+//! the engine makes them; after each frame the `http` sinks post it to their backend
+//! ([`HttpSink::end_frame`]), and after `genTimeframesTilStart` frames they tell the backend to
+//! begin emission ([`HttpSink::start`]). Other sinks know nothing of frames.
 //!
 //! `steps` is the number of timeframes. The run ends after `steps` frames, at `maxEvents`
 //! events (the last frame is then cut short and sent as it is), or on SIGINT/SIGTERM between
@@ -17,7 +17,7 @@ use super::{Outcome, RunOptions, Stopped};
 use crate::config::{LoadSpec, SimulationType};
 use crate::engine::Engine;
 use crate::pacing::{Load, Schedule};
-use crate::sink::SinkSet;
+use crate::sink::{HttpSink, SinkSet};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -56,7 +56,9 @@ pub(super) fn run(
             events += 1;
             sinks.dispatch(&event).map_err(|e| stopped(events, e))?;
         }
-        sinks.end_frame().map_err(|e| stopped(events, e))?;
+        sinks
+            .each(HttpSink::end_frame)
+            .map_err(|e| stopped(events, e))?;
         frame += 1;
         if let Some(observer) = &options.observer {
             let counts: Vec<(&str, u64)> = sinks.counts().collect();
@@ -72,12 +74,16 @@ pub(super) fn run(
             });
         }
         if !started && frame >= gen_timeframes_til_start {
-            sinks.start().map_err(|e| stopped(events, e))?;
+            sinks
+                .each(HttpSink::start)
+                .map_err(|e| stopped(events, e))?;
             started = true;
         }
     }
     if !started {
-        sinks.start().map_err(|e| stopped(events, e))?;
+        sinks
+            .each(HttpSink::start)
+            .map_err(|e| stopped(events, e))?;
     }
     Ok(Outcome {
         events,

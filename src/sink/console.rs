@@ -1,39 +1,31 @@
-//! `console`: events on standard output, as the original's `<id> <node>: <event>` lines or
-//! as JSON lines (`format: json`).
+//! `console`: events on standard output in any [`EventFormat`]: the original's
+//! `<id> <node>: <event>` lines, or JSON lines (`format: json`).
 
-use super::{Delivery, EventEncoder, Sink, SinkError};
-use crate::config::{ConsoleFormat, TimestampFormat};
+use super::{Delivery, Sink, SinkError};
 use crate::engine::Event;
+use crate::format::EventFormat;
 use std::io::Write;
 
 /// Bytes buffered before a write to stdout.
 const BUFFER: usize = 64 * 1024;
 
-pub struct ConsoleSink {
+pub struct ConsoleSink<F> {
     name: String,
-    id: String,
-    format: ConsoleFormat,
-    encoder: EventEncoder,
+    format: F,
     buffer: Vec<u8>,
     written: u64,
     buffered: u64,
-    /// The reader went away: nothing more can be written.
     closed: bool,
 }
 
-impl ConsoleSink {
-    pub fn new(
-        name: &str,
-        id: &str,
-        format: ConsoleFormat,
-        timestamps: TimestampFormat,
-    ) -> ConsoleSink {
+impl<F: EventFormat> ConsoleSink<F> {
+    pub fn new(name: &str, mut format: F) -> ConsoleSink<F> {
+        let mut buffer = Vec::with_capacity(BUFFER + 1024);
+        format.begin(&mut buffer);
         ConsoleSink {
             name: name.to_string(),
-            id: id.to_string(),
             format,
-            encoder: EventEncoder::new(timestamps),
-            buffer: Vec::with_capacity(BUFFER + 1024),
+            buffer,
             written: 0,
             buffered: 0,
             closed: false,
@@ -65,13 +57,10 @@ impl ConsoleSink {
     }
 }
 
-impl Sink for ConsoleSink {
+impl<F: EventFormat + 'static> Sink for ConsoleSink<F> {
     #[inline]
     fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
-        match self.format {
-            ConsoleFormat::Original => self.encoder.console_line(&self.id, event, &mut self.buffer),
-            ConsoleFormat::Json => self.encoder.json_line(event, &mut self.buffer),
-        }
+        self.format.event(event, &mut self.buffer);
         self.buffered += 1;
         if self.buffer.len() >= BUFFER {
             self.drain()?;
@@ -89,6 +78,9 @@ impl Sink for ConsoleSink {
     /// Reports the events written out in full; after the reader went away (`def run | head`)
     /// that is what was written before, and the rest is not counted as a failure.
     fn finish(&mut self) -> Result<Delivery, SinkError> {
+        if !self.closed {
+            self.format.end(&mut self.buffer);
+        }
         self.flush()?;
         Ok(Delivery::all(self.written))
     }

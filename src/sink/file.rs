@@ -1,39 +1,41 @@
-//! `file`: events as JSON lines in a file, buffered, then flushed and synced at the end.
+//! `file`: events in a file, in any [`EventFormat`] (JSON lines by default), buffered, then
+//! flushed and synced at the end.
 //!
 //! We keep our own buffer rather than a `BufWriter` so an event is encoded straight into it,
 //! and the file sees a few large writes.
 
-use super::{Delivery, EventEncoder, Sink, SinkError};
-use crate::config::TimestampFormat;
+use super::{Delivery, Sink, SinkError};
 use crate::engine::Event;
+use crate::format::EventFormat;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const BUFFER: usize = 1024 * 1024;
 
-pub struct FileSink {
+pub struct FileSink<F> {
     name: String,
     path: PathBuf,
     file: File,
-    encoder: EventEncoder,
+    format: F,
     buffer: Vec<u8>,
     events: u64,
 }
 
-impl FileSink {
-    /// Creates (truncates) the file.
-    pub fn create(
-        name: &str,
-        path: &Path,
-        timestamps: TimestampFormat,
-    ) -> std::io::Result<FileSink> {
+impl<F: EventFormat> FileSink<F> {
+    /// Creates (or truncates) the file and writes the format's opening.
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    pub fn create(name: &str, path: &Path, mut format: F) -> std::io::Result<FileSink<F>> {
+        let mut buffer = Vec::with_capacity(BUFFER + 4096);
+        format.begin(&mut buffer);
         Ok(FileSink {
             name: name.to_string(),
             path: path.to_path_buf(),
             file: File::create(path)?,
-            encoder: EventEncoder::new(timestamps),
-            buffer: Vec::with_capacity(BUFFER + 4096),
+            format,
+            buffer,
             events: 0,
         })
     }
@@ -47,10 +49,10 @@ impl FileSink {
     }
 }
 
-impl Sink for FileSink {
+impl<F: EventFormat + 'static> Sink for FileSink<F> {
     #[inline]
     fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
-        self.encoder.json_line(event, &mut self.buffer);
+        self.format.event(event, &mut self.buffer);
         self.events += 1;
         if self.buffer.len() >= BUFFER {
             self.flush()?;
@@ -67,6 +69,7 @@ impl Sink for FileSink {
     }
 
     fn finish(&mut self) -> Result<Delivery, SinkError> {
+        self.format.end(&mut self.buffer);
         self.flush()?;
         if let Err(e) = self.file.sync_all() {
             return Err(self.io("syncing", e));

@@ -1,29 +1,36 @@
 //! Sinks: where events go. One trait, one file per sink type, one router.
 //!
-//! A [`Sink`] takes events one at a time and reports at the end what it delivered.
-//! [`SinkSet`] builds the configured sinks and routes each event to every sink whose
-//! `dataSourceRefs` lists its datasource, through a per-node table of sink indices computed
-//! once, so routing an event is an index and a short loop.
+//! A [`Sink`] is a transport: it takes events one at a time, turns them into bytes with an
+//! output format ([`crate::format`]) where it has bytes to write, and reports at the end what
+//! it delivered. [`SinkSet`] builds the configured sinks and routes each event to every sink
+//! whose `dataSourceRefs` lists its datasource, through a per-node table of sink indices
+//! computed once, so routing an event is an index and a short loop. A simulation that speaks
+//! to one sink type in particular (the load test to its `http` sinks) reaches them by type
+//! with [`SinkSet::each`]; the trait itself holds only what every sink shares.
 
 mod blackhole;
 mod console;
-pub mod encode;
 mod file;
 mod http;
 pub mod kafka;
 mod memory;
 
+pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
 pub use console::ConsoleSink;
-pub use encode::EventEncoder;
 pub use file::FileSink;
 pub use http::HttpSink;
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 
-use crate::config::{ConfigSet, Diagnostic, Kind, SinkSettings, TimestampFormat};
+use crate::config::{
+    sink::DEFAULT_CONSOLE_ID, ConfigSet, ConsoleFormat, Diagnostic, FileFormat, Kind, SinkSettings,
+    TimestampFormat,
+};
 use crate::engine::Event;
+use crate::format::{ConsoleLines, JsonLines};
 use crate::model::Chain;
+use std::any::Any;
 use std::collections::BTreeMap;
 
 /// Why a sink could not take or deliver events.
@@ -79,8 +86,9 @@ impl Delivery {
     }
 }
 
-/// A destination for events.
-pub trait Sink: Send {
+/// A destination for events. (`Any` lets a simulation reach the sinks of one type by
+/// downcasting, see [`SinkSet::each`].)
+pub trait Sink: Any + Send {
     /// Takes one event. Called on the hot path: no per-event allocation, please.
     fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError>;
 
@@ -91,16 +99,6 @@ pub trait Sink: Send {
 
     /// Flushes everything, closes, and says what was delivered.
     fn finish(&mut self) -> Result<Delivery, SinkError>;
-
-    /// The current load-test timeframe is complete (`loadTest` calls this after each frame).
-    fn end_frame(&mut self) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    /// A load test's first frames are prepared: emission may start.
-    fn start(&mut self) -> Result<(), SinkError> {
-        Ok(())
-    }
 }
 
 /// A sink with its name and its routing.
@@ -173,20 +171,33 @@ impl SinkSet {
         for doc in &set.sinks {
             let spec = &doc.spec;
             let name = doc.name.value.clone();
+            let timestamps = options.timestamp_format;
             let sink: Box<dyn Sink> = match &spec.settings.value {
-                SinkSettings::Console { format } => Box::new(ConsoleSink::new(
-                    &name,
-                    spec.id.as_deref().unwrap_or("Sensor"),
-                    *format,
-                    options.timestamp_format,
-                )),
-                SinkSettings::File { path, .. } => Box::new(
-                    FileSink::create(&name, path, options.timestamp_format).map_err(|e| {
+                SinkSettings::Console { format } => match format {
+                    ConsoleFormat::Original => Box::new(ConsoleSink::new(
+                        &name,
+                        ConsoleLines::new(
+                            spec.id.as_deref().unwrap_or(DEFAULT_CONSOLE_ID),
+                            timestamps,
+                        ),
+                    )),
+                    ConsoleFormat::Json => {
+                        Box::new(ConsoleSink::new(&name, JsonLines::new(timestamps)))
+                    }
+                },
+                SinkSettings::File { path, format } => {
+                    let cannot = |e: std::io::Error| {
                         Diagnostic::error(format!("cannot create {}: {e}", path.display()))
                             .at(&spec.settings.place)
                             .help("check that the folder exists and is writable")
-                    })?,
-                ),
+                    };
+                    match format {
+                        FileFormat::Jsonl => Box::new(
+                            FileSink::create(&name, path, JsonLines::new(timestamps))
+                                .map_err(cannot)?,
+                        ),
+                    }
+                }
                 SinkSettings::Blackhole => Box::new(BlackholeSink::default()),
                 SinkSettings::Memory => {
                     let (sink, handle) = MemorySink::new(options.timestamp_format);
@@ -209,9 +220,7 @@ impl SinkSet {
                             })?,
                     )
                 }
-                SinkSettings::Http(http) => {
-                    Box::new(HttpSink::new(&name, http, options.timestamp_format))
-                }
+                SinkSettings::Http(http) => Box::new(HttpSink::new(&name, http, timestamps)),
                 SinkSettings::Ui => {
                     return Err(Diagnostic::error(format!(
                         "sink `{name}` has type `ui`, which this build of def cannot run yet"
@@ -288,24 +297,25 @@ impl SinkSet {
         Ok(())
     }
 
-    /// True if some sink takes events of node `index`.
-    pub fn routes_node(&self, index: u32) -> bool {
-        let n = index as usize;
-        self.route_start[n] < self.route_start[n + 1]
-    }
-
     pub fn flush(&mut self) -> Result<(), SinkError> {
         self.sinks.iter_mut().try_for_each(|s| s.sink.flush())
     }
 
-    /// Tells every sink that a load-test timeframe is complete.
-    pub fn end_frame(&mut self) -> Result<(), SinkError> {
-        self.sinks.iter_mut().try_for_each(|s| s.sink.end_frame())
-    }
-
-    /// Tells every sink that a load test's emission may start.
-    pub fn start(&mut self) -> Result<(), SinkError> {
-        self.sinks.iter_mut().try_for_each(|s| s.sink.start())
+    /// Calls `f` on every sink of type `T`, in order, stopping at the first error.
+    ///
+    /// # Errors
+    /// The first error `f` returns.
+    pub fn each<T: Sink>(
+        &mut self,
+        mut f: impl FnMut(&mut T) -> Result<(), SinkError>,
+    ) -> Result<(), SinkError> {
+        for named in &mut self.sinks {
+            let sink: &mut dyn Any = named.sink.as_mut();
+            if let Some(sink) = sink.downcast_mut::<T>() {
+                f(sink)?;
+            }
+        }
+        Ok(())
     }
 
     /// Events handed to each sink so far.

@@ -1,12 +1,14 @@
-//! Writing events as bytes: the JSON object of SEMANTICS.md and the original console line.
+//! The original's event as JSON (docs/semantics.md): as a record ([`Json`]), as JSON lines
+//! ([`JsonLines`]) and as the original console line ([`ConsoleLines`]).
 //!
 //! Every string an event carries was JSON-escaped once when the chain was compiled, so encoding
 //! is copying bytes, two integer conversions and a cached date.
 
+use super::EventFormat;
 use crate::engine::Event;
 use crate::time::{TimestampFormat, TimestampWriter};
 
-/// Encodes events; one per sink, since it caches the current day.
+/// Writes the event JSON object; one per output, since it caches the current day.
 #[derive(Clone)]
 pub struct EventEncoder {
     timestamps: TimestampWriter,
@@ -61,6 +63,63 @@ impl EventEncoder {
     /// The case id as text, `case_N`.
     pub fn case_id(case: u64) -> String {
         format!("case_{case}")
+    }
+}
+
+/// One JSON object per event, nothing between: a record format (Kafka values, frame events).
+#[derive(Clone)]
+pub struct Json(EventEncoder);
+
+impl Json {
+    pub fn new(timestamps: TimestampFormat) -> Json {
+        Json(EventEncoder::new(timestamps))
+    }
+}
+
+impl EventFormat for Json {
+    #[inline]
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        self.0.json(event, out);
+    }
+}
+
+/// One JSON object per line (`file` and `console` with `format: json`).
+#[derive(Clone)]
+pub struct JsonLines(EventEncoder);
+
+impl JsonLines {
+    pub fn new(timestamps: TimestampFormat) -> JsonLines {
+        JsonLines(EventEncoder::new(timestamps))
+    }
+}
+
+impl EventFormat for JsonLines {
+    #[inline]
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        self.0.json_line(event, out);
+    }
+}
+
+/// The original console line, `<id> <node>: <event json>`.
+#[derive(Clone)]
+pub struct ConsoleLines {
+    id: String,
+    encoder: EventEncoder,
+}
+
+impl ConsoleLines {
+    pub fn new(id: &str, timestamps: TimestampFormat) -> ConsoleLines {
+        ConsoleLines {
+            id: id.to_string(),
+            encoder: EventEncoder::new(timestamps),
+        }
+    }
+}
+
+impl EventFormat for ConsoleLines {
+    #[inline]
+    fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
+        self.encoder.console_line(&self.id, event, out);
     }
 }
 
