@@ -137,6 +137,10 @@ impl EventFactory {
     }
 
     /// Validates, compiles and runs the simulation.
+    ///
+    /// # Errors
+    /// See [`RunError`]: the configuration has errors, a destination is unreachable, a sink
+    /// failed, or events were not delivered.
     pub fn run(self) -> Result<RunReport, RunError> {
         let handles = self.memory_handles;
         let mut report = Run::prepare(&self.config, self.options, self.sinks)?.execute()?;

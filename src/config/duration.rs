@@ -122,12 +122,17 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<Durat
             .map(DurationSpec::Constant);
     }
     let obj = reader.obj(node, path, "`duration`")?;
-    let (which, _) = reader.req_kind::<DurationType>(&obj, "type", "the duration", "constant")?;
+    let (duration_type, _) =
+        reader.req_kind::<DurationType>(&obj, "type", "the duration", "constant")?;
     let mut fields = vec!["type"];
-    fields.extend(which.fields());
-    reader.deny_unknown(&obj, &fields, &format!("a {} duration", which.name()));
-    let what = format!("the {} duration", which.name());
-    Some(match which {
+    fields.extend(duration_type.fields());
+    reader.deny_unknown(
+        &obj,
+        &fields,
+        &format!("a {} duration", duration_type.name()),
+    );
+    let what = format!("the {} duration", duration_type.name());
+    Some(match duration_type {
         DurationType::Constant => {
             DurationSpec::Constant(reader.req_number(&obj, "duration", &what, Some(0.0))?)
         }

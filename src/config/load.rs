@@ -52,7 +52,7 @@ impl Kind for LoadBehavior {
 
 impl LoadBehavior {
     /// A `load:` value of this behaviour, as YAML. (A trace needs a file: its example names
-    /// one relative to the config, which the caller must provide.)
+    /// one relative to the config, behavior the caller must provide.)
     pub fn example(self) -> &'static str {
         match self {
             LoadBehavior::Constant => "{loadBehavior: constant, load: 1000}",
@@ -126,7 +126,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
     })?;
     // The original README's example says `loadBehavior: load`; read it as `constant`.
     let word = reader.string_of(n, &p, "`loadBehavior`")?;
-    let which = if word == "load" {
+    let behavior = if word == "load" {
         reader.warn(
             &p,
             n.loc,
@@ -138,9 +138,9 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
         reader.kind::<LoadBehavior>(n, &p)?
     };
     let mut fields = vec!["loadBehavior"];
-    fields.extend(which.fields());
-    reader.deny_unknown(&obj, &fields, &format!("a {} load", which.name()));
-    let what = format!("the {} load", which.name());
+    fields.extend(behavior.fields());
+    reader.deny_unknown(&obj, &fields, &format!("a {} load", behavior.name()));
+    let what = format!("the {} load", behavior.name());
     let rate = |reader: &mut Reader, key: &str| {
         let x = reader.req_number(&obj, key, &what, Some(0.0))?;
         if x > MAX_RATE {
@@ -157,7 +157,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
         }
         Some(x)
     };
-    Some(match which {
+    Some(match behavior {
         LoadBehavior::Constant => LoadSpec::Constant {
             load: rate(reader, "load")?,
         },

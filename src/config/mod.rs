@@ -171,6 +171,9 @@ impl ConfigSet {
     }
 
     /// The simulation to run: the one named, or the only one.
+    ///
+    /// # Errors
+    /// No simulation has that name; none was loaded; several were and none was named.
     pub fn simulation(&self, name: Option<&str>) -> Result<&Document<SimulationSpec>, Diagnostic> {
         let names = || {
             self.simulations

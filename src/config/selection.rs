@@ -105,7 +105,7 @@ impl SelectionSpec {
 
 /// Reads `selection` and the fields of its type from a datasource spec.
 pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<At<SelectionSpec>> {
-    let (which, place) = reader.req_kind::<SelectionType>(
+    let (selection_type, place) = reader.req_kind::<SelectionType>(
         spec,
         "selection",
         "the datasource spec",
@@ -113,17 +113,20 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<At<SelectionSp
     )?;
     // Fields of other selection types are harmless but a sign of a mix-up: warn.
     for key in SelectionType::ALL.iter().flat_map(|k| k.fields()) {
-        if spec.has(key) && !which.fields().contains(key) {
+        if spec.has(key) && !selection_type.fields().contains(key) {
             let (n, p) = spec.get(key).expect("has");
             reader.warn(
                 &p,
                 n.loc,
-                format!("`{key}` is ignored by selection `{}`", which.name()),
+                format!(
+                    "`{key}` is ignored by selection `{}`",
+                    selection_type.name()
+                ),
                 format!("remove `{key}`, or change the selection"),
             );
         }
     }
-    let value = match which {
+    let value = match selection_type {
         SelectionType::GenericProbability => SelectionSpec::GenericProbability {
             distribution: reader.probabilities(spec, "distribution")?,
         },

@@ -203,7 +203,7 @@ impl Kind for TimestampFormat {
 /// Reads a simulation spec.
 pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SimulationSpec> {
     reader.deny_unknown(spec, FIELDS, "a simulation spec");
-    let (which, place) =
+    let (simulation_type, place) =
         reader.req_kind::<SimulationType>(spec, "type", "the simulation spec", "countBased")?;
     let case_id = reader.opt_kind(spec, "caseId", CaseIdSpec::default())?;
     let max_concurrent_cases = match reader.opt_count(spec, "maxConcurrentCases", 1) {
@@ -258,7 +258,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SimulationSpec
             None
         }
     };
-    let settings = match which {
+    let settings = match simulation_type {
         SimulationType::CountBased => match spec.get("steps") {
             Some((n, p)) => reader
                 .count_of(n, &p, "steps", 1)

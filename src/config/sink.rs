@@ -207,7 +207,7 @@ pub struct KafkaSinkSpec {
 /// Kafka topic name.
 ///
 /// # Errors
-/// An unknown placeholder, or a result that is not a legal topic name; the message says which.
+/// An unknown placeholder, or a result that is not a legal topic name; the message says sink_type.
 pub fn resolve_topic(template: &str, node: &str, group: &str) -> Result<String, String> {
     let topic = template.replace("{node}", node).replace("{group}", group);
     if let Some(open) = topic.find('{') {
@@ -284,10 +284,11 @@ pub struct HttpSinkSpec {
 
 /// Reads a sink spec.
 pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
-    let (which, place) = reader.req_kind::<SinkType>(spec, "type", "the sink spec", "console")?;
+    let (sink_type, place) =
+        reader.req_kind::<SinkType>(spec, "type", "the sink spec", "console")?;
     let mut allowed = COMMON_FIELDS.to_vec();
-    allowed.extend_from_slice(which.fields());
-    reader.deny_unknown(spec, &allowed, &format!("a {} sink", which.name()));
+    allowed.extend_from_slice(sink_type.fields());
+    reader.deny_unknown(spec, &allowed, &format!("a {} sink", sink_type.name()));
     let id = reader.opt_string(spec, "id");
     let refs = match spec.get("dataSourceRefs") {
         Some((node, path)) => reader.string_list(node, &path, "dataSourceRefs"),
@@ -296,8 +297,8 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
             None
         }
     };
-    let what = format!("the {} sink", which.name());
-    let settings = match which {
+    let what = format!("the {} sink", sink_type.name());
+    let settings = match sink_type {
         SinkType::Console => SinkSettings::Console {
             format: reader.opt_kind(spec, "format", ConsoleFormat::default())?,
         },
@@ -388,11 +389,16 @@ fn kafka(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<KafkaSinkSpe
 
 fn partition(reader: &mut Reader, node: &Node, path: &str) -> Option<PartitionSpec> {
     let obj = reader.obj(node, path, "`partition`")?;
-    let (which, _) = reader.req_kind::<PartitionType>(&obj, "type", "the partition", "case")?;
+    let (partition_type, _) =
+        reader.req_kind::<PartitionType>(&obj, "type", "the partition", "case")?;
     let mut fields = vec!["type"];
-    fields.extend(which.fields());
-    reader.deny_unknown(&obj, &fields, &format!("a {} partition", which.name()));
-    match which {
+    fields.extend(partition_type.fields());
+    reader.deny_unknown(
+        &obj,
+        &fields,
+        &format!("a {} partition", partition_type.name()),
+    );
+    match partition_type {
         PartitionType::Constant => {
             let (n, p) = obj.get("partition").or_else(|| {
                 reader.missing(&obj, "partition", "the constant partition", "0");

@@ -99,6 +99,9 @@ pub struct SyntaxError {
 }
 
 /// Parses every document of a YAML text. Empty documents are skipped.
+///
+/// # Errors
+/// The text is not YAML; the error has the line and column.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, SyntaxError> {
     // Let `.inf`/`.nan` through as numbers so validation can say which field must be finite.
     let mut options = serde_saphyr::Options::default();

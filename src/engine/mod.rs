@@ -108,6 +108,9 @@ impl<'c> Engine<'c> {
     }
 
     /// The next event of the stream. The stream never ends: new cases keep opening.
+    ///
+    /// # Panics
+    /// Never: at least one case is open after the loop above it (`max_open` ≥ 1).
     #[inline]
     pub fn next_event(&mut self) -> Event<'c> {
         while self.heap.len() < self.max_open {

@@ -135,6 +135,10 @@ pub struct Run {
 
 impl Run {
     /// Validates and compiles. Errors in the config come back all at once.
+    ///
+    /// # Errors
+    /// [`RunError::Config`] with every problem of the configuration, or
+    /// [`RunError::Unavailable`] when a sink's destination does not answer.
     pub fn prepare(
         set: &ConfigSet,
         options: RunOptions,
@@ -182,6 +186,10 @@ impl Run {
     }
 
     /// Runs the simulation to its end (or until stopped) and finishes every sink.
+    ///
+    /// # Errors
+    /// A sink failed ([`RunError::Sink`]), or events were not delivered
+    /// ([`RunError::Undelivered`], with the report).
     pub fn execute(mut self) -> Result<RunReport, RunError> {
         let started = std::time::Instant::now();
         let mut engine = Engine::new(

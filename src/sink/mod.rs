@@ -90,14 +90,23 @@ impl Delivery {
 /// downcasting, see [`SinkSet::each`].)
 pub trait Sink: Any + Send {
     /// Takes one event. Called on the hot path: no per-event allocation, please.
+    ///
+    /// # Errors
+    /// The destination failed, or went away ([`SinkError::Closed`]).
     fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError>;
 
     /// Pushes buffered events out. Streams call this after each batch.
+    ///
+    /// # Errors
+    /// As [`Sink::write`].
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
 
     /// Flushes everything, closes, and says what was delivered.
+    ///
+    /// # Errors
+    /// The destination failed at the end (a write, a sync, a last request).
     fn finish(&mut self) -> Result<Delivery, SinkError>;
 }
 
@@ -160,6 +169,10 @@ pub struct SinkSet {
 impl SinkSet {
     /// Builds the sinks a config declares (plus `extra` ones from a library caller) and routes
     /// them over `chain`'s nodes. Sink types this build cannot run are refused here.
+    ///
+    /// # Errors
+    /// [`SinkBuildError::Config`] for a sink this config or build cannot run,
+    /// [`SinkBuildError::Unreachable`] for a destination that does not answer.
     pub fn build(
         set: &ConfigSet,
         chain: &Chain,
@@ -249,6 +262,9 @@ impl SinkSet {
     }
 
     /// Routes the given sinks over the chain's nodes.
+    ///
+    /// # Errors
+    /// More sinks than the routing table holds (65,535).
     pub fn route(
         sinks: Vec<NamedSink>,
         chain: &Chain,
@@ -282,6 +298,9 @@ impl SinkSet {
     }
 
     /// Hands an event to every sink of its datasource.
+    ///
+    /// # Errors
+    /// The first sink that fails; the sinks after it do not get the event.
     #[inline]
     pub fn dispatch(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         let n = event.node.index as usize;
@@ -297,6 +316,10 @@ impl SinkSet {
         Ok(())
     }
 
+    /// Flushes every sink.
+    ///
+    /// # Errors
+    /// The first sink that fails to flush.
     pub fn flush(&mut self) -> Result<(), SinkError> {
         self.sinks.iter_mut().try_for_each(|s| s.sink.flush())
     }
