@@ -52,7 +52,7 @@ impl Kind for LoadBehavior {
 
 impl LoadBehavior {
     /// A `load:` value of this behaviour, as YAML. (A trace needs a file: its example names
-    /// one relative to the config, behavior the caller must provide.)
+    /// one relative to the config, which the caller must provide.)
     pub fn example(self) -> &'static str {
         match self {
             LoadBehavior::Constant => "{loadBehavior: constant, load: 1000}",

@@ -207,7 +207,7 @@ pub struct KafkaSinkSpec {
 /// Kafka topic name.
 ///
 /// # Errors
-/// An unknown placeholder, or a result that is not a legal topic name; the message says sink_type.
+/// An unknown placeholder, or a result that is not a legal topic name; the message says which.
 pub fn resolve_topic(template: &str, node: &str, group: &str) -> Result<String, String> {
     let topic = template.replace("{node}", node).replace("{group}", group);
     if let Some(open) = topic.find('{') {
