@@ -463,8 +463,13 @@ pub const SELF_LOOP_WARNING: f64 = 0.99;
 /// case reaches, and near-certain self-loops. (Datasources without a sink are reported by
 /// [`ConfigSet::validate`].) Works on a config with errors too, skipping what does not resolve.
 pub fn warnings(set: &ConfigSet) -> Diagnostics {
-    let view = ChainView::new(set);
     let mut diags = Diagnostics::default();
+    if !set.broken_datasources.is_empty() {
+        // A datasource too broken to read (already reported) leaves holes in the chain: what
+        // looks unreachable or stuck now may well not be once it is fixed.
+        return diags;
+    }
+    let view = ChainView::new(set);
     let regimes = view.regimes();
     let finishes: Vec<(Regime, Vec<bool>)> =
         regimes.iter().map(|&r| (r, view.reaches_end(r))).collect();

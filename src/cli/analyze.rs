@@ -26,7 +26,7 @@ pub fn analyze(args: AnalyzeArgs) -> ExitCode {
     } else {
         load(&args.paths)
     };
-    let mut diags = set.validate();
+    let mut diags = set.validate_chain();
     diags.extend(analysis::warnings(&set));
     if !diags.is_empty() {
         eprint!("{}", diags.render());

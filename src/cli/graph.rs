@@ -58,7 +58,11 @@ pub fn graph(args: GraphArgs) -> ExitCode {
     } else {
         load(&args.paths)
     };
-    let diags = set.validate();
+    let diags = if args.sinks {
+        set.validate()
+    } else {
+        set.validate_chain()
+    };
     if diags.has_errors() {
         eprint!("{}", diags.render());
         eprintln!("def graph: the config has errors; nothing was drawn");

@@ -115,7 +115,9 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         load(&args.paths)
     };
-    let diags = set.validate();
+    // The same checks as `def validate`, so --deny-warnings refuses the same configs.
+    let mut diags = set.validate();
+    diags.extend(def::analysis::warnings(&set));
     let has_warnings = diags.warnings().next().is_some();
     let show = !args.quiet || diags.has_errors() || (args.deny_warnings && has_warnings);
     if show && !diags.is_empty() {

@@ -104,19 +104,31 @@ impl Diagnostic {
 
     /// Renders the problem with the source line and a caret under the column.
     pub fn render(&self) -> String {
+        self.render_styled(Style::PLAIN)
+    }
+
+    /// Renders the problem, in colour if `style` says so. A long source line is shown as a
+    /// window of [`SHOWN_LINE_CHARS`] characters around the column, with ellipses.
+    pub fn render_styled(&self, style: Style) -> String {
         let mut out = String::new();
-        let label = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let (label, colour) = match self.severity {
+            Severity::Error => ("error", RED),
+            Severity::Warning => ("warning", YELLOW),
         };
-        let _ = writeln!(out, "{label}: {}", self.message);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.paint(colour, label),
+            style.paint(BOLD, &self.message)
+        );
         if let Some(position) = self.position() {
+            let arrow = style.paint(BLUE, "-->");
             match &self.yaml_path {
                 Some(path) if !path.is_empty() => {
-                    let _ = writeln!(out, "  --> {position} (at `{path}`)");
+                    let _ = writeln!(out, "  {arrow} {position} (at `{path}`)");
                 }
                 _ => {
-                    let _ = writeln!(out, "  --> {position}");
+                    let _ = writeln!(out, "  {arrow} {position}");
                 }
             }
         }
@@ -124,16 +136,67 @@ impl Diagnostic {
             if let Some(line) = source.line(loc.line) {
                 let number = loc.line.to_string();
                 let pad = " ".repeat(number.len());
-                let caret = " ".repeat(loc.col.saturating_sub(1) as usize);
-                let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{number} | {line}");
-                let _ = writeln!(out, "{pad} | {caret}^");
+                let (shown, col) = window(line, loc.col.saturating_sub(1) as usize);
+                let caret = " ".repeat(col);
+                let bar = style.paint(BLUE, "|");
+                let _ = writeln!(out, "{pad} {bar}");
+                let _ = writeln!(out, "{} {bar} {shown}", style.paint(BLUE, &number));
+                let _ = writeln!(out, "{pad} {bar} {caret}{}", style.paint(colour, "^"));
             }
         }
         if let Some(help) = &self.help {
-            let _ = writeln!(out, "  = help: {help}");
+            let _ = writeln!(out, "  = {}: {help}", style.paint(BOLD, "help"));
         }
         out
+    }
+}
+
+/// The most characters of a source line a diagnostic shows.
+pub const SHOWN_LINE_CHARS: usize = 120;
+/// The most diagnostics shown per file; the rest are counted.
+pub const SHOWN_PER_FILE: usize = 50;
+
+/// The part of `line` to show around character `col`, and the column within it.
+fn window(line: &str, col: usize) -> (String, usize) {
+    let chars = line.chars().count();
+    if chars <= SHOWN_LINE_CHARS {
+        return (line.to_string(), col);
+    }
+    let half = SHOWN_LINE_CHARS / 2;
+    let from = col.saturating_sub(half).min(chars - SHOWN_LINE_CHARS);
+    let to = from + SHOWN_LINE_CHARS;
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(from).take(to - from));
+    if to < chars {
+        shown.push('…');
+    }
+    (shown, col - from + usize::from(from > 0))
+}
+
+/// Whether diagnostics are rendered with ANSI colours (the CLI turns it on for a terminal).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Style {
+    pub colour: bool,
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const BOLD: &str = "\x1b[1m";
+
+impl Style {
+    pub const PLAIN: Style = Style { colour: false };
+    pub const COLOUR: Style = Style { colour: true };
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("{code}{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -197,6 +260,12 @@ impl Diagnostics {
 
     /// Every diagnostic rendered, errors first, in file order.
     pub fn render(&self) -> String {
+        self.render_styled(Style::PLAIN)
+    }
+
+    /// Every diagnostic rendered, errors first, in file order, at most [`SHOWN_PER_FILE`] per
+    /// file (then a count of the rest), in colour if `style` says so.
+    pub fn render_styled(&self, style: Style) -> String {
         let mut sorted: Vec<&Diagnostic> = self.items.iter().collect();
         sorted.sort_by(|a, b| {
             b.severity
@@ -208,11 +277,26 @@ impl Diagnostics {
                 })
                 .then_with(|| a.loc.cmp(&b.loc))
         });
-        sorted
-            .iter()
-            .map(|d| d.render())
-            .collect::<Vec<_>>()
-            .join("\n")
+        let file = |d: &Diagnostic| d.source.as_ref().map(|s| s.path.clone());
+        let mut shown: std::collections::BTreeMap<Option<PathBuf>, usize> = Default::default();
+        let mut parts = Vec::new();
+        for d in &sorted {
+            let count = shown.entry(file(d)).or_default();
+            *count += 1;
+            if *count <= SHOWN_PER_FILE {
+                parts.push(d.render_styled(style));
+            }
+        }
+        for (path, count) in shown.iter().filter(|(_, n)| **n > SHOWN_PER_FILE) {
+            let name = path
+                .as_ref()
+                .map_or("the configuration".to_string(), |p| p.display().to_string());
+            parts.push(format!(
+                "... and {} more problems in {name} (the first {SHOWN_PER_FILE} are shown)\n",
+                count - SHOWN_PER_FILE
+            ));
+        }
+        parts.join("\n")
     }
 }
 
@@ -267,5 +351,65 @@ mod tests {
             Some("genericProbability")
         );
         assert_eq!(did_you_mean("zzz", names), None);
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_column() {
+        let line = format!(
+            "refs: [{}]",
+            (0..5000)
+                .map(|i| format!("n{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let col = line.find("n2500").unwrap();
+        let source = Source::inline("a.yaml", &line);
+        let d = Diagnostic::error("unknown").at(&Place {
+            source,
+            loc: Loc {
+                line: 1,
+                col: col as u32 + 1,
+            },
+            path: "refs[2500]".into(),
+        });
+        let text = d.render();
+        let shown = text.lines().nth(3).unwrap();
+        assert!(shown.chars().count() < SHOWN_LINE_CHARS + 10, "{shown}");
+        assert!(shown.contains('…') && shown.contains("n2500"), "{shown}");
+        // The caret is under the column in the window.
+        let caret = text.lines().nth(4).unwrap();
+        let at = caret.chars().position(|c| c == '^').unwrap();
+        let shown_chars: Vec<char> = shown.chars().collect();
+        let under: String = shown_chars[at..at + 5].iter().collect();
+        assert_eq!(under, "n2500", "{shown}\n{caret}");
+    }
+
+    #[test]
+    fn at_most_fifty_problems_per_file_are_shown() {
+        let source = Source::inline("a.yaml", "x: 1\n");
+        let mut diags = Diagnostics::default();
+        for i in 0..20_000 {
+            diags.push(
+                Diagnostic::error(format!("problem {i}"))
+                    .in_file(&source, Some(Loc { line: 1, col: 1 })),
+            );
+        }
+        let text = diags.render();
+        assert_eq!(text.matches("error: problem").count(), SHOWN_PER_FILE);
+        assert!(
+            text.contains("... and 19950 more problems in a.yaml"),
+            "{}",
+            &text[text.len() - 200..]
+        );
+        assert!(text.len() < 20_000);
+    }
+
+    #[test]
+    fn colour_is_only_there_when_asked_for() {
+        let d = Diagnostic::error("bad").help("fix it");
+        assert!(!d.render().contains('\x1b'));
+        assert!(d
+            .render_styled(Style::COLOUR)
+            .contains("\x1b[1;31merror\x1b[0m"));
     }
 }

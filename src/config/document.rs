@@ -64,16 +64,34 @@ pub enum AnyDocument {
     Simulation(Document<SimulationSpec>),
 }
 
-/// Reads one document. `None` when it is too broken to use; then, if it was a datasource,
-/// its names go into `broken` so that references to it are not reported again as unknown.
-pub(crate) fn read(
-    reader: &mut Reader,
-    node: &Node,
-    broken: &mut Vec<String>,
-) -> Option<AnyDocument> {
+/// What was too broken to read, already reported: later checks must not report its
+/// consequences again.
+pub(crate) struct Broken<'a> {
+    /// Names of datasource documents (and their node names): references to them are not
+    /// reported as unknown.
+    pub datasources: &'a mut Vec<String>,
+    /// How many sink documents: datasources they might take are not reported as untaken.
+    pub sinks: &'a mut usize,
+}
+
+/// Reads one document. `None` when it is too broken to use; then it is counted in `broken`.
+pub(crate) fn read(reader: &mut Reader, node: &Node, broken: Broken) -> Option<AnyDocument> {
     let doc = read_document(reader, node);
     if doc.is_none() {
         if let Value::Map(entries) = &node.value {
+            let says_sink = entries.iter().any(|(k, v)| {
+                k.name == "kind"
+                    && matches!(&v.value, Value::Str(s) if s == DocumentKind::Sink.name())
+            });
+            let has_refs = entries.iter().any(|(k, v)| {
+                k.name == "spec"
+                    && matches!(&v.value, Value::Map(spec)
+                        if spec.iter().any(|(k, _)| k.name == "dataSourceRefs"))
+            });
+            if says_sink || has_refs {
+                *broken.sinks += 1;
+                return None;
+            }
             // Anything not clearly a sink or simulation may be a (mistyped) datasource.
             let is_other_kind = |word: &str| {
                 [DocumentKind::Sink, DocumentKind::Simulation]
@@ -93,10 +111,10 @@ pub(crate) fn read(
                     })
             };
             if is_datasource {
-                broken.extend(named(entries));
+                broken.datasources.extend(named(entries));
                 if let Some((_, spec)) = entries.iter().find(|(k, _)| k.name == "spec") {
                     if let Value::Map(spec) = &spec.value {
-                        broken.extend(named(spec));
+                        broken.datasources.extend(named(spec));
                     }
                 }
             }

@@ -91,10 +91,10 @@ pub enum LoadSpec {
         steps: Vec<RateStep>,
         repeat: bool,
     },
-    /// A recorded load replayed: one rate per second.
+    /// A recorded load replayed: its rows, each rate holding until the next row.
     Trace {
         path: PathBuf,
-        rates: Vec<f64>,
+        points: Vec<TracePoint>,
     },
 }
 
@@ -108,7 +108,29 @@ impl LoadSpec {
             LoadSpec::Trace { .. } => LoadBehavior::Trace,
         }
     }
+
+    /// True if the load's rate is 0 throughout: a stream of it would wait for ever.
+    pub fn never_emits(&self) -> bool {
+        match self {
+            LoadSpec::Constant { load } => *load <= 0.0,
+            LoadSpec::Gradual {
+                minimal_load, load, ..
+            } => *minimal_load <= 0.0 && *load <= 0.0,
+            // The rate is at least mean - amplitude and amplitude <= mean: zero only if mean is.
+            LoadSpec::Sinus { mean, .. } => *mean <= 0.0,
+            LoadSpec::Steps { steps, .. } => {
+                steps.iter().all(|s| s.rate <= 0.0 || s.seconds <= 0.0)
+            }
+            LoadSpec::Trace { points, .. } => points.iter().all(|p| p.rate <= 0.0),
+        }
+    }
 }
+
+/// The shortest positive step (`seconds`) a `steps` load takes: one microsecond, the pacer's
+/// resolution. Shorter steps would only make the schedule slow to search.
+pub const MIN_STEP_SECONDS: f64 = 1e-6;
+/// The longest step: about 31.7 years, like a trace.
+pub const MAX_STEP_SECONDS: f64 = MAX_TRACE_SECOND as f64;
 
 /// One piece of a `steps` load.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -157,7 +179,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
         }
         Some(x)
     };
-    Some(match behavior {
+    let spec = match behavior {
         LoadBehavior::Constant => LoadSpec::Constant {
             load: rate(reader, "load")?,
         },
@@ -252,7 +274,23 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
                         }
                         ok
                     });
-                let s = reader.req_number(&step, "seconds", "the load step", Some(0.0));
+                let s = reader
+                    .req_number(&step, "seconds", "the load step", Some(0.0))
+                    .filter(|s| {
+                        let ok = *s == 0.0 || (MIN_STEP_SECONDS..=MAX_STEP_SECONDS).contains(s);
+                        if !ok {
+                            reader.error(
+                                &step.child("seconds"),
+                                step.loc,
+                                format!(
+                                    "`seconds` is {s}, outside what a step may last \
+                                     ({MIN_STEP_SECONDS:e} to {MAX_STEP_SECONDS:e} seconds, or 0)"
+                                ),
+                                "give the step a duration from one microsecond to about 31 years",
+                            );
+                        }
+                        ok
+                    });
                 match (r, s) {
                     (Some(rate), Some(seconds)) => steps.push(RateStep { rate, seconds }),
                     _ => ok = false,
@@ -273,7 +311,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
             let path_at = reader.req_string(&obj, "path", &what, "load.csv")?;
             let file = resolve(&reader.source.path, &path_at.value);
             match read_trace(&file) {
-                Ok(rates) => LoadSpec::Trace { path: file, rates },
+                Ok(points) => LoadSpec::Trace { path: file, points },
                 Err(e) => {
                     reader.error(
                         &path_at.place.path,
@@ -285,16 +323,57 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
                 }
             }
         }
-    })
+    };
+    if spec.never_emits() {
+        reader.warn(
+            path,
+            obj.loc,
+            format!(
+                "this {} load never emits an event: its rate is 0 throughout",
+                behavior.name()
+            ),
+            "give it a rate above 0; a stream of it would wait until it is stopped",
+        );
+    }
+    Some(spec)
 }
 
-/// Reads a `second,rate` CSV into one rate per second (seconds not listed keep the previous rate).
+/// The last second a trace row may name (about 31.7 years): far beyond any recorded load, and
+/// small enough that times in seconds stay exact in floating point.
+pub const MAX_TRACE_SECOND: u64 = 1_000_000_000;
+
+/// One row of a trace: from `second` on, `rate` events per second (until the next row).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TracePoint {
+    pub second: u64,
+    pub rate: f64,
+}
+
+impl TracePoint {
+    /// One row per second, `rates[i]` at second `i`: a trace written out in full.
+    pub fn per_second(rates: &[f64]) -> Vec<TracePoint> {
+        rates
+            .iter()
+            .enumerate()
+            .map(|(second, &rate)| TracePoint {
+                second: second as u64,
+                rate,
+            })
+            .collect()
+    }
+}
+
+/// Reads a `second,rate` CSV: its rows as given (memory is by rows, not by seconds). Seconds
+/// before the first row have rate 0; a row's rate holds until the next row; the trace ends one
+/// second after its last row.
 ///
 /// # Errors
-/// The file cannot be read, or a row is not `second,rate` within range; the message names the line.
-pub fn read_trace(path: &Path) -> Result<Vec<f64>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut points: Vec<(u64, f64)> = Vec::new();
+/// The file cannot be read, or a row is not `second,rate` within range (a whole second from 0
+/// to [`MAX_TRACE_SECOND`], increasing; a rate from 0 to [`MAX_RATE`]); the message names the
+/// line.
+pub fn read_trace(path: &Path) -> Result<Vec<TracePoint>, String> {
+    let text = super::read_text_file(path)?;
+    let mut points: Vec<TracePoint> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -310,35 +389,27 @@ pub fn read_trace(path: &Path) -> Result<Vec<f64>, String> {
             }
             return Err(format!("line {}: `{line}` is not `second,rate`", i + 1));
         };
-        if !(sec >= 0.0 && sec.is_finite() && (0.0..=MAX_RATE).contains(&rate)) {
+        if !(0.0..=MAX_TRACE_SECOND as f64).contains(&sec) || sec.fract() != 0.0 {
             return Err(format!(
-                "line {}: second must be finite and not negative, rate between 0 and {MAX_RATE:e}",
+                "line {}: second `{sec}` is not a whole number from 0 to {MAX_TRACE_SECOND} \
+                 (about 31.7 years)",
                 i + 1
             ));
         }
-        if let Some(&(last, _)) = points.last() {
-            if (sec as u64) <= last {
-                return Err(format!("line {}: seconds must increase", i + 1));
-            }
+        if !(0.0..=MAX_RATE).contains(&rate) {
+            return Err(format!(
+                "line {}: rate `{rate}` is not between 0 and {MAX_RATE:e}",
+                i + 1
+            ));
         }
-        points.push((sec as u64, rate));
+        let second = sec as u64;
+        if points.last().is_some_and(|last| second <= last.second) {
+            return Err(format!("line {}: seconds must increase", i + 1));
+        }
+        points.push(TracePoint { second, rate });
     }
-    let Some(&(last, _)) = points.last() else {
+    if points.is_empty() {
         return Err("no `second,rate` rows".into());
-    };
-    let mut rates = vec![0.0; last as usize + 1];
-    let mut current = 0.0;
-    let mut next = points.iter().peekable();
-    for (sec, slot) in rates.iter_mut().enumerate() {
-        while let Some(&&(s, r)) = next.peek() {
-            if s as usize <= sec {
-                current = r;
-                next.next();
-            } else {
-                break;
-            }
-        }
-        *slot = current;
     }
-    Ok(rates)
+    Ok(points)
 }

@@ -59,6 +59,9 @@ pub struct ConfigSet {
     /// Names of datasource documents too broken to read, already reported; references to
     /// them are not reported again.
     pub broken_datasources: Vec<String>,
+    /// Sink documents too broken to read, already reported: until they are fixed, which
+    /// datasources go unrouted is not known, so that is not reported.
+    pub broken_sinks: usize,
 }
 
 impl ConfigSet {
@@ -90,7 +93,7 @@ impl ConfigSet {
     pub fn add_directory(&mut self, dir: impl AsRef<Path>) -> &mut ConfigSet {
         let dir = dir.as_ref();
         let mut files = Vec::new();
-        if let Err(e) = collect_yaml(dir, &mut files) {
+        if let Err(e) = collect_yaml(dir, &mut files, &mut Default::default()) {
             self.diagnostics.push(
                 Diagnostic::error(format!("cannot read directory {}: {e}", dir.display()))
                     .help("check the path and its permissions"),
@@ -116,7 +119,7 @@ impl ConfigSet {
     /// Adds every document of one YAML file.
     pub fn add_file(&mut self, file: impl AsRef<Path>) -> &mut ConfigSet {
         let file = file.as_ref();
-        match std::fs::read_to_string(file) {
+        match read_text_file(file) {
             Ok(text) => self.add_source(Arc::new(Source {
                 path: file.to_path_buf(),
                 text,
@@ -154,7 +157,11 @@ impl ConfigSet {
             unknown: Vec::new(),
         };
         for node in &docs {
-            match document::read(&mut reader, node, &mut self.broken_datasources) {
+            let broken = document::Broken {
+                datasources: &mut self.broken_datasources,
+                sinks: &mut self.broken_sinks,
+            };
+            match document::read(&mut reader, node, broken) {
                 Some(AnyDocument::Datasource(d)) => self.datasources.push(d),
                 Some(AnyDocument::Sink(d)) => self.sinks.push(d),
                 Some(AnyDocument::Simulation(d)) => self.simulations.push(d),
@@ -166,7 +173,15 @@ impl ConfigSet {
     /// Every problem: those found reading plus the checks across documents.
     pub fn validate(&self) -> Diagnostics {
         let mut all = self.diagnostics.clone();
-        all.extend(validate::check(self));
+        all.extend(validate::check(self, true));
+        all
+    }
+
+    /// The problems that matter for the chain alone (for `def analyze` and `def graph`):
+    /// [`ConfigSet::validate`] without the warnings about routing events to sinks.
+    pub fn validate_chain(&self) -> Diagnostics {
+        let mut all = self.diagnostics.clone();
+        all.extend(validate::check(self, false));
         all
     }
 
@@ -207,15 +222,80 @@ impl ConfigSet {
     }
 }
 
-fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The largest config or trace file def reads (64 MiB): far above any real configuration, and a
+/// bound on what a wrong path (`/dev/zero`, a huge log) can cost.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads a regular text file of at most [`MAX_FILE_BYTES`].
+///
+/// # Errors
+/// The path is not a regular file (a directory, a FIFO, a device), is larger than the cap, or
+/// cannot be read as UTF-8 text; the message says which.
+pub fn read_text_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file (a directory, a pipe or a device)".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{} bytes, more than the {} MiB def reads",
+            meta.len(),
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    // A file that grows while it is read is still cut at the cap.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "more than the {} MiB def reads",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    Ok(text)
+}
+
+/// The identity of a directory, so that a symlink loop is walked once.
+#[cfg(unix)]
+fn dir_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn dir_id(_meta: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+/// Collects the `.yaml`/`.yml` regular files below `dir`, following symlinks but entering each
+/// directory once (by device and inode), so a symlink loop ends.
+fn collect_yaml(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+) -> std::io::Result<()> {
+    let meta = std::fs::metadata(dir)?;
+    if cfg!(unix) && !seen.insert(dir_id(&meta)) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
-            collect_yaml(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
+        // A dangling symlink or an unreadable entry is skipped, not fatal.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            collect_yaml(&path, out, seen)?;
+        } else if meta.is_file()
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            )
+        {
             out.push(path);
         }
     }

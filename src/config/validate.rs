@@ -11,7 +11,8 @@ use super::sink::{resolve_topic, SinkSettings};
 use super::ConfigSet;
 use std::collections::{BTreeSet, HashMap};
 
-pub(super) fn check(set: &ConfigSet) -> Diagnostics {
+/// The checks across documents; `sinks` adds those about routing events to sinks.
+pub(super) fn check(set: &ConfigSet, sinks: bool) -> Diagnostics {
     let mut diags = Diagnostics::default();
     duplicate_names(&mut diags, "datasource", &set.datasources);
     duplicate_names(&mut diags, "sink", &set.sinks);
@@ -190,6 +191,17 @@ pub(super) fn check(set: &ConfigSet) -> Diagnostics {
         }
     }
 
+    if !sinks || set.broken_sinks > 0 {
+        // Which datasources a broken sink would take is not known: say nothing of them.
+        return diags;
+    }
+    if set.sinks.is_empty() && !set.datasources.is_empty() {
+        diags.push(
+            Diagnostic::warning("no sink was loaded: the events of every datasource go nowhere")
+                .help("add a document with `kind: sink`, e.g. `spec: {type: console, dataSourceRefs: [...]}`"),
+        );
+        return diags;
+    }
     for ds in &set.datasources {
         let node = ds.spec.name.value.as_str();
         if node == START || referenced.contains(node) || referenced.contains(ds.name.value.as_str())

@@ -15,6 +15,7 @@
 //!
 //! Non-repeating `steps` and `trace` are finite: the load (and so the stream) ends with them.
 
+use crate::config::load::TracePoint;
 use crate::config::{LoadSpec, RateStep};
 
 /// Slack when turning an integral into a count, so that float rounding in a sum such as
@@ -119,7 +120,8 @@ enum TickValues {
         amplitude: f64,
         phase: f64,
     },
-    Trace(Vec<f64>),
+    /// A trace's rows: each rate holds from its second until the next row's.
+    Trace(Vec<TracePoint>),
 }
 
 impl TickValues {
@@ -141,7 +143,11 @@ impl TickValues {
                 amplitude,
                 phase,
             } => (amplitude * (i as f64 * std::f64::consts::PI / phase).sin() + mean).max(0.0),
-            TickValues::Trace(rates) => rates.get(i as usize).copied().unwrap_or(0.0),
+            TickValues::Trace(points) => {
+                // The last row at or before second i; before the first row the rate is 0.
+                let after = points.partition_point(|p| p.second <= i);
+                after.checked_sub(1).map_or(0.0, |k| points[k].rate)
+            }
         }
     }
 }
@@ -153,6 +159,59 @@ fn boundary(before: f64, after: f64) -> f64 {
 }
 
 impl Shape {
+    /// The integral over the whole shape (infinite if it never ends and has a positive rate).
+    fn total(&self) -> f64 {
+        match self {
+            Shape::Constant(rate) => {
+                if *rate > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                }
+            }
+            Shape::Steps { steps, repeat } => {
+                let cycle: f64 = steps.iter().map(|s| s.rate * s.seconds).sum();
+                if *repeat && cycle > 0.0 {
+                    f64::INFINITY
+                } else {
+                    cycle
+                }
+            }
+            Shape::Ticks { values, len, tail } => {
+                if tail.is_some_and(|r| r > 0.0) {
+                    return f64::INFINITY;
+                }
+                // Smoothing keeps each tick's integral, so the total is the sum of the values.
+                match values {
+                    TickValues::Gradual {
+                        ticks,
+                        minimal,
+                        load,
+                    } => {
+                        let ramp = *ticks as f64 * minimal
+                            + (load - minimal) * (*ticks as f64 - 1.0) / 2.0;
+                        ramp.max(0.0) + load
+                    }
+                    TickValues::Sinus { mean, .. } => {
+                        if *mean > 0.0 {
+                            f64::INFINITY
+                        } else {
+                            0.0
+                        }
+                    }
+                    TickValues::Trace(points) => points
+                        .iter()
+                        .enumerate()
+                        .map(|(k, p)| {
+                            let next = points.get(k + 1).map_or(*len, |n| n.second);
+                            p.rate * (next - p.second) as f64
+                        })
+                        .sum(),
+                }
+            }
+        }
+    }
+
     /// Piece `k`, or `None` past the end of a finite load.
     fn piece(&self, k: u64) -> Option<Piece> {
         match self {
@@ -235,6 +294,11 @@ pub struct Load {
     shape: Shape,
     cursor: Cursor,
     end: Option<f64>,
+    /// The integral over the whole load: how many events it will ever have (infinite for most).
+    /// A search for an event beyond it ends at once instead of walking pieces for ever.
+    total: f64,
+    /// For repeating steps: the length and integral of one cycle, to skip whole cycles.
+    cycle: Option<(f64, f64)>,
 }
 
 impl Load {
@@ -303,14 +367,25 @@ impl Load {
                     end,
                 )
             }
-            LoadSpec::Trace { rates, .. } => (
-                Shape::Ticks {
-                    values: TickValues::Trace(rates.iter().map(|r| clean(*r)).collect()),
-                    len: rates.len() as u64,
-                    tail: None,
-                },
-                Some(rates.len() as f64),
-            ),
+            LoadSpec::Trace { points, .. } => {
+                // The trace lasts until one second after its last row.
+                let len = points.last().map_or(0, |p| p.second + 1);
+                let points = points
+                    .iter()
+                    .map(|p| TracePoint {
+                        second: p.second,
+                        rate: clean(p.rate),
+                    })
+                    .collect();
+                (
+                    Shape::Ticks {
+                        values: TickValues::Trace(points),
+                        len,
+                        tail: None,
+                    },
+                    Some(len as f64),
+                )
+            }
         };
         let cursor = Cursor {
             k: 0,
@@ -318,7 +393,24 @@ impl Load {
             before: 0.0,
             piece: shape.piece(0),
         };
-        Load { shape, cursor, end }
+        let total = shape.total();
+        let cycle = match &shape {
+            Shape::Steps {
+                steps,
+                repeat: true,
+            } if !steps.is_empty() => Some((
+                steps.iter().map(|s| s.seconds).sum(),
+                steps.iter().map(|s| s.rate * s.seconds).sum(),
+            )),
+            Shape::Steps { .. } | Shape::Constant(_) | Shape::Ticks { .. } => None,
+        };
+        Load {
+            shape,
+            cursor,
+            end,
+            total,
+            cycle,
+        }
     }
 
     /// A constant load of `rate` events per second.
@@ -397,11 +489,50 @@ impl Load {
         true
     }
 
+    /// For repeating steps, moves the cursor over whole cycles while more than one lies before
+    /// `t` seconds (or, with `by_integral`, before that many events' worth), so a search costs
+    /// at most two cycles' pieces however far it goes.
+    fn skip_cycles(&mut self, t: f64, by_integral: bool) {
+        let Some((length, area)) = self.cycle else {
+            return;
+        };
+        let Shape::Steps { steps, .. } = &self.shape else {
+            return;
+        };
+        let n = steps.len() as u64;
+        if self.cursor.k % n != 0 {
+            return;
+        }
+        let (ahead, per_cycle) = if by_integral {
+            (t - self.cursor.before, area)
+        } else {
+            (t - self.cursor.start, length)
+        };
+        if per_cycle <= 0.0 || ahead <= 0.0 {
+            return;
+        }
+        let cycles = (ahead / per_cycle).floor() - 1.0;
+        if cycles < 1.0 {
+            return;
+        }
+        // Piece numbers saturate: past 2^64 pieces only start and before matter.
+        self.cursor.k = self
+            .cursor
+            .k
+            .saturating_add((cycles as u64).saturating_mul(n))
+            / n
+            * n;
+        self.cursor.start += cycles * length;
+        self.cursor.before += cycles * area;
+        self.cursor.piece = self.shape.piece(self.cursor.k);
+    }
+
     /// Moves the cursor to the piece containing `t`; false if `t` is past a finite end.
     fn seek_time(&mut self, t: f64) -> bool {
         if t < self.cursor.start {
             self.rewind();
         }
+        self.skip_cycles(t, false);
         loop {
             match self.cursor.piece {
                 None => return false,
@@ -428,9 +559,14 @@ impl Schedule for Load {
 
     fn deadline(&mut self, n: u64) -> Option<f64> {
         let target = (n as f64 - EPS).max(0.0);
+        // Beyond every event the load will ever have: never (and no endless search for it).
+        if target > self.total + EPS {
+            return None;
+        }
         if target < self.cursor.before {
             self.rewind();
         }
+        self.skip_cycles(target, true);
         loop {
             let p = self.cursor.piece?;
             let total = p.total();
@@ -617,7 +753,7 @@ mod tests {
     fn trace_replays_each_second_then_ends() {
         let spec = LoadSpec::Trace {
             path: "trace.csv".into(),
-            rates: vec![5.0, 20.0, 0.0, 7.0],
+            points: crate::config::load::TracePoint::per_second(&vec![5.0, 20.0, 0.0, 7.0]),
         };
         assert_eq!(per_tick(&spec, 6), [5, 20, 0, 7, 0, 0]);
         let mut load = Load::new(&spec);
@@ -645,7 +781,9 @@ mod tests {
             },
             LoadSpec::Trace {
                 path: "t.csv".into(),
-                rates: vec![0.0, 100.0, 1.0, 0.0, 500.0, 3.0],
+                points: crate::config::load::TracePoint::per_second(&vec![
+                    0.0, 100.0, 1.0, 0.0, 500.0, 3.0,
+                ]),
             },
         ];
         for spec in &specs {
@@ -667,5 +805,101 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Hardening: loads that never emit answer "never" at once instead of searching for ever
+    /// (a sinus of mean 0, zero steps repeating, a gradual of 0 to 0, an all-zero trace).
+    #[test]
+    fn a_load_that_never_emits_has_no_deadline_and_answers_at_once() {
+        let never = [
+            LoadSpec::Sinus {
+                mean: 0.0,
+                amplitude: 0.0,
+                phase: 3.0,
+            },
+            LoadSpec::Steps {
+                steps: vec![RateStep {
+                    rate: 0.0,
+                    seconds: 1.0,
+                }],
+                repeat: true,
+            },
+            LoadSpec::Gradual {
+                tick_count: u64::MAX / 8,
+                minimal_load: 0.0,
+                load: 0.0,
+            },
+            LoadSpec::Trace {
+                path: "t.csv".into(),
+                points: TracePoint::per_second(&[0.0, 0.0]),
+            },
+            LoadSpec::Constant { load: 0.0 },
+        ];
+        for spec in never {
+            assert!(spec.never_emits(), "{spec:?}");
+            let started = std::time::Instant::now();
+            let mut load = Load::new(&spec);
+            assert_eq!(load.deadline(1), None, "{spec:?}");
+            assert_eq!(load.due_by(1e6), 0, "{spec:?}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(1),
+                "{spec:?}"
+            );
+        }
+    }
+
+    /// Hardening: repeating micro-steps are searched a cycle at a time, and stay exact.
+    #[test]
+    fn repeating_micro_steps_skip_whole_cycles_and_keep_exact_counts() {
+        let spec = LoadSpec::Steps {
+            steps: vec![
+                RateStep {
+                    rate: 1_000_000.0,
+                    seconds: 1e-6,
+                },
+                RateStep {
+                    rate: 0.0,
+                    seconds: 1e-6,
+                },
+            ],
+            repeat: true,
+        };
+        let started = std::time::Instant::now();
+        let mut load = Load::new(&spec);
+        // One event per two microseconds: half a million per second, a year of them.
+        let year = 365.0 * 86_400.0;
+        let due = load.due_by(year) as f64;
+        assert!(
+            (due - year * 500_000.0).abs() <= year * 500_000.0 * 1e-9,
+            "{due}"
+        );
+        let n = 1_000_000_000_000;
+        let t = load.deadline(n).unwrap();
+        assert!((t - 2e6).abs() < 1e-3, "{t}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    /// Hardening: a sparse trace with a row far out costs its rows, not its seconds.
+    #[test]
+    fn a_sparse_trace_is_held_by_rows() {
+        let points = vec![
+            TracePoint {
+                second: 0,
+                rate: 10.0,
+            },
+            TracePoint {
+                second: 999_999_999,
+                rate: 5.0,
+            },
+        ];
+        let mut load = Load::new(&LoadSpec::Trace {
+            path: "t.csv".into(),
+            points,
+        });
+        assert_eq!(load.end(), Some(1e9));
+        assert_eq!(load.tick_value(999_999_998), 10.0);
+        assert_eq!(load.tick_value(999_999_999), 5.0);
+        assert_eq!(load.tick_value(1_000_000_000), 0.0);
+        assert_eq!(load.due_by(3.0), 30);
     }
 }

@@ -191,21 +191,29 @@ impl<S: Schedule + Clone> Pacer<S> {
                 return Wait::Due { count, now };
             }
             if self.taken >= self.limit
-                && (self.limit_is_count || self.end.is_none_or(|e| now >= self.start + e))
+                && (self.limit_is_count || self.end.is_none_or(|e| self.reached(now, e)))
             {
                 return Wait::Done;
             }
             if now >= wake_by {
                 return Wait::Idle;
             }
+            // A deadline too far to be an `Instant` (a rate of 1e-20/s) is as good as never:
+            // sleep until `wake_by` and let the caller look at its stop flag.
             let next = if self.taken < self.limit {
-                self.deadline(self.taken + 1).map(|d| self.start + d)
+                self.deadline(self.taken + 1)
+                    .and_then(|d| self.start.checked_add(d))
             } else {
-                self.end.map(|e| self.start + e)
+                self.end.and_then(|e| self.start.checked_add(e))
             };
             let target = next.map_or(wake_by, |t| t.min(wake_by));
             self.sleep_until(now, target);
         }
+    }
+
+    /// True once `now` is `offset` past the start (never, for an offset beyond any instant).
+    fn reached(&self, now: Instant, offset: Duration) -> bool {
+        self.start.checked_add(offset).is_some_and(|at| now >= at)
     }
 
     fn sleep_until(&self, now: Instant, target: Instant) {
@@ -288,7 +296,7 @@ mod tests {
     fn a_finite_load_ends_the_pacer() {
         let spec = crate::config::LoadSpec::Trace {
             path: "t.csv".into(),
-            rates: vec![3.0, 4.0],
+            points: crate::config::load::TracePoint::per_second(&vec![3.0, 4.0]),
         };
         let start = Instant::now() - Duration::from_secs(3);
         assert_eq!(drain(Pacer::new(Load::new(&spec), start)), 7);
@@ -297,6 +305,21 @@ mod tests {
     #[test]
     fn idle_when_nothing_is_due_before_wake_by() {
         let mut pacer = Pacer::new(Load::constant(0.0), Instant::now());
+        assert_eq!(
+            pacer.wait(Instant::now() + Duration::from_millis(5)),
+            Wait::Idle
+        );
+    }
+
+    /// Hardening: a deadline beyond any `Instant` (a rate of 1e-20/s) is slept on until
+    /// `wake_by`, without overflowing.
+    #[test]
+    fn a_deadline_past_every_instant_waits_until_wake_by() {
+        let mut pacer = Pacer::new(Load::constant(1e-20), Instant::now());
+        let wake_by = Instant::now() + Duration::from_millis(20);
+        assert_eq!(pacer.wait(wake_by), Wait::Idle);
+        assert!(Instant::now() >= wake_by);
+        let mut pacer = Pacer::new(Load::constant(1e-20), Instant::now()).until(Duration::MAX);
         assert_eq!(
             pacer.wait(Instant::now() + Duration::from_millis(5)),
             Wait::Idle

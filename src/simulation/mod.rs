@@ -154,6 +154,11 @@ impl Run {
             spec.timestamp_format = format;
         }
         let chain = Chain::compile(set)?;
+        if set.sinks.is_empty() && extra_sinks.is_empty() {
+            return Err(Diagnostic::error("no sink was loaded: the run would produce nothing")
+                .help("add a document with `kind: sink`, e.g. `spec: {type: console, dataSourceRefs: [...]}`")
+                .into());
+        }
         let sinks = SinkSet::build(
             set,
             &chain,

@@ -120,7 +120,9 @@ pub(super) fn run(
         if unflushed {
             // Flush now if the next event is not imminent (we are about to sleep) or the
             // last flush is long enough ago; otherwise let the next batch join this one.
-            let next = pacer.deadline(pacer.taken() + 1).map(|d| start + d);
+            let next = pacer
+                .deadline(pacer.taken() + 1)
+                .and_then(|d| start.checked_add(d));
             let waiting = next.is_none_or(|t| t > now + FLUSH_EVERY);
             if waiting || now >= last_flush + FLUSH_EVERY {
                 sinks.flush().map_err(|e| stopped(pacer.taken(), e))?;
