@@ -753,7 +753,7 @@ mod tests {
     fn trace_replays_each_second_then_ends() {
         let spec = LoadSpec::Trace {
             path: "trace.csv".into(),
-            points: crate::config::load::TracePoint::per_second(&vec![5.0, 20.0, 0.0, 7.0]),
+            points: crate::config::load::TracePoint::per_second(&[5.0, 20.0, 0.0, 7.0]),
         };
         assert_eq!(per_tick(&spec, 6), [5, 20, 0, 7, 0, 0]);
         let mut load = Load::new(&spec);
@@ -781,7 +781,7 @@ mod tests {
             },
             LoadSpec::Trace {
                 path: "t.csv".into(),
-                points: crate::config::load::TracePoint::per_second(&vec![
+                points: crate::config::load::TracePoint::per_second(&[
                     0.0, 100.0, 1.0, 0.0, 500.0, 3.0,
                 ]),
             },

@@ -296,7 +296,7 @@ mod tests {
     fn a_finite_load_ends_the_pacer() {
         let spec = crate::config::LoadSpec::Trace {
             path: "t.csv".into(),
-            points: crate::config::load::TracePoint::per_second(&vec![3.0, 4.0]),
+            points: crate::config::load::TracePoint::per_second(&[3.0, 4.0]),
         };
         let start = Instant::now() - Duration::from_secs(3);
         assert_eq!(drain(Pacer::new(Load::new(&spec), start)), 7);
