@@ -7,6 +7,7 @@
 
 mod blackhole;
 mod console;
+mod delivery;
 pub mod encode;
 mod file;
 mod http;
@@ -15,6 +16,7 @@ mod memory;
 
 pub use blackhole::BlackholeSink;
 pub use console::ConsoleSink;
+pub use delivery::DeliveryCounter;
 pub use encode::EventEncoder;
 pub use file::FileSink;
 pub use http::HttpSink;
@@ -68,6 +70,9 @@ pub struct Delivery {
     pub failed: u64,
     /// Per-destination counts (Kafka topics), if the sink has several destinations.
     pub destinations: BTreeMap<String, u64>,
+    /// Why events were not delivered, if the sink knows (the library does not print it; the
+    /// command line does).
+    pub error: Option<String>,
 }
 
 impl Delivery {
