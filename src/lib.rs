@@ -47,6 +47,7 @@ pub mod analysis;
 pub mod backend;
 pub mod config;
 pub mod engine;
+pub mod kafka;
 pub mod model;
 pub mod pacing;
 pub mod simulation;
