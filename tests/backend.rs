@@ -11,7 +11,7 @@ mod common;
 use assert_cmd::Command as AssertCommand;
 use common::{broker, consume, create_topic, unique, NODES};
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, ShutdownMode};
+use def::backend::{Backend, BackendConfig, Shutdown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -401,7 +401,7 @@ fn an_in_process_backend_reports_and_drains() {
     .unwrap();
     let body = br#"{"duration": 0, "events": [{"caseid":"case_7","n":1},{"n":2}]}"#;
     assert_eq!(post(&format!("{}/register", backend.url()), body).0, 200);
-    let report = backend.shutdown(ShutdownMode::Drain);
+    let report = backend.shutdown(Shutdown::Drain);
     assert_eq!(report.received_events, 2);
     assert_eq!(report.emitted.emitted, 2);
     assert_eq!(report.emitted.output.delivered, 2);

@@ -27,7 +27,8 @@ pub mod server;
 use crate::config::Diagnostic;
 use emitter::{EmitReport, Emitter};
 use output::{Output, OutputSpec, Topics};
-use queue::{Shared, Shutdown};
+use queue::FrameQueue;
+pub use queue::Shutdown;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -92,7 +93,7 @@ type ServerThread = JoinHandle<Result<(), String>>;
 pub struct Backend {
     address: SocketAddr,
     base_path: String,
-    shared: Arc<Shared>,
+    queue: Arc<FrameQueue>,
     server: Option<(tokio::sync::oneshot::Sender<()>, ServerThread)>,
     emitter: Option<JoinHandle<EmitReport>>,
 }
@@ -146,10 +147,10 @@ impl Backend {
         listener.set_nonblocking(true).map_err(|e| {
             Diagnostic::error(format!("cannot make the listener non-blocking: {e}"))
         })?;
-        let shared = Arc::new(Shared::new(config.max_queued_events));
+        let queue = Arc::new(FrameQueue::new(config.max_queued_events));
         let base_path = normalize_base_path(&config.base_path);
         let state = server::AppState {
-            shared: shared.clone(),
+            queue: queue.clone(),
             topics,
             base: base_path.clone().into(),
             max_body_bytes: config.max_body_bytes,
@@ -176,15 +177,15 @@ impl Backend {
                 })
             })
             .map_err(|e| Diagnostic::error(format!("cannot start the HTTP thread: {e}")))?;
-        let emitter_shared = shared.clone();
+        let emitter_queue = queue.clone();
         let emitter = std::thread::Builder::new()
             .name("def-backend-emit".into())
-            .spawn(move || Emitter::new(emitter_shared, output).run())
+            .spawn(move || Emitter::new(emitter_queue, output).run())
             .map_err(|e| Diagnostic::error(format!("cannot start the emitter thread: {e}")))?;
         Ok(Backend {
             address,
             base_path,
-            shared,
+            queue,
             server: Some((stop_tx, server)),
             emitter: Some(emitter),
         })
@@ -202,17 +203,17 @@ impl Backend {
 
     /// The shared counters, e.g. to watch progress.
     pub fn metrics(&self) -> &metrics::Metrics {
-        &self.shared.metrics
+        &self.queue.metrics
     }
 
     /// The output's failure, if emission stopped because of one.
     pub fn failure(&self) -> Option<String> {
-        self.shared.lock().fatal.clone()
+        self.queue.lock().fatal.clone()
     }
 
     /// True when nothing is queued or being emitted.
     pub fn idle(&self) -> bool {
-        self.shared.metrics.queued_frames.load(Ordering::Relaxed) == 0
+        self.queue.metrics.queued_frames.load(Ordering::Relaxed) == 0
     }
 
     /// Stops accepting requests, then drains (for at most [`DEFAULT_DRAIN_TIMEOUT`]) or drops
@@ -227,7 +228,7 @@ impl Backend {
     /// reported in [`BackendReport::drain_expired`].
     pub fn shutdown_within(mut self, how: Shutdown, drain_timeout: Duration) -> BackendReport {
         // Refuse new frames first, so nothing is accepted that the drain would miss.
-        self.shared.shutdown(how);
+        self.queue.shutdown(how);
         let began = Instant::now();
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
@@ -245,8 +246,8 @@ impl Backend {
                 if how == Shutdown::Drain && !wait_until(&emitter, began.checked_add(drain_timeout))
                 {
                     // The emitter drops the rest (queue and current frame) and counts it.
-                    let before = self.shared.metrics.dropped_events.load(Ordering::Relaxed);
-                    self.shared.shutdown(Shutdown::Drop);
+                    let before = self.queue.metrics.dropped_events.load(Ordering::Relaxed);
+                    self.queue.shutdown(Shutdown::Drop);
                     drain_expired = Some(before);
                 }
                 match emitter.join() {
@@ -259,7 +260,7 @@ impl Backend {
             }
             None => EmitReport::default(),
         };
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         let dropped_events = m.dropped_events.load(Ordering::Relaxed);
         BackendReport {
             received_events: m.received_events.load(Ordering::Relaxed),
@@ -270,5 +271,3 @@ impl Backend {
         }
     }
 }
-
-pub use queue::Shutdown as ShutdownMode;
