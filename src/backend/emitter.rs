@@ -14,10 +14,11 @@
 //! flushes the output and returns its report.
 
 use super::metrics::set_f64;
-use super::output::{Output, OutputReport};
+use super::output::Output;
 use super::queue::{Frame, FrameQueue, Shutdown};
 use crate::config::{LoadSpec, RateStep};
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
+use crate::sink::Delivery;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ fn end_of(start: Instant, duration: Duration) -> Instant {
 pub struct EmitReport {
     pub emitted: u64,
     pub frames: u64,
-    pub output: OutputReport,
+    pub output: Delivery,
     /// Lateness of emission against each event's deadline.
     pub lateness: LatenessSummary,
     /// Set if the output failed and emission stopped early.

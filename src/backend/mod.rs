@@ -6,8 +6,9 @@
 //! started, one emitter thread ([`emitter`]) spreads each frame's events evenly over its
 //! duration with the [`crate::pacing::Pacer`], frame after frame, into the [`output`]. The
 //! HTTP side ([`server`]) is axum on a one-thread tokio runtime of its own; it only parses and
-//! queues, so it never slows the emitter down beyond the lock of a push. [`metrics`] holds the
-//! counters `/metrics` shows.
+//! queues, so it never slows the emitter down beyond the lock of a push. [`topics`] maps each
+//! event to its Kafka topic, [`metrics`] holds the counters `/metrics` shows.
+
 //!
 //! [`Backend::start`] opens the output (for Kafka: checks the broker within the connect
 //! timeout), binds the address and starts both threads; [`Backend::shutdown`] stops accepting
@@ -23,10 +24,11 @@ pub mod metrics;
 pub mod output;
 pub mod queue;
 pub mod server;
+pub mod topics;
 
 use crate::config::Diagnostic;
 use emitter::{EmitReport, Emitter};
-use output::{Output, OutputSpec, Topics};
+use output::{Output, OutputSpec};
 use queue::FrameQueue;
 pub use queue::Shutdown;
 use std::net::SocketAddr;
@@ -34,6 +36,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use topics::Topics;
 
 /// The backend's settings.
 #[derive(Clone, Debug)]
@@ -74,6 +77,8 @@ pub struct BackendReport {
     /// `Some(n)` if the drain did not finish within its timeout: `n` of the dropped events
     /// were still queued (or in the frame being emitted) when it expired.
     pub drain_expired: Option<u64>,
+    /// Why the HTTP server failed, if it did (the frames it took are counted all the same).
+    pub server_error: Option<String>,
 }
 
 impl BackendReport {
@@ -124,11 +129,20 @@ fn wait_until<T>(thread: &JoinHandle<T>, deadline: Option<Instant>) -> bool {
 impl Backend {
     /// Opens the output, binds the address, and starts serving and emitting, with frames of
     /// at most [`DEFAULT_MAX_FRAME_DURATION`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::start_limited`].
     pub fn start(config: BackendConfig) -> Result<Backend, Diagnostic> {
         Backend::start_limited(config, DEFAULT_MAX_FRAME_DURATION)
     }
 
     /// [`Backend::start`], refusing (400) frames that last longer than `max_frame_duration`.
+    ///
+    /// # Errors
+    ///
+    /// A topic that is not a legal Kafka topic name, an output that cannot be opened (see
+    /// [`Output::open`]), an address that cannot be bound, or a thread that cannot start.
     pub fn start_limited(
         config: BackendConfig,
         max_frame_duration: Duration,
@@ -230,13 +244,14 @@ impl Backend {
         // Refuse new frames first, so nothing is accepted that the drain would miss.
         self.queue.shutdown(how);
         let began = Instant::now();
+        let mut server_error = None;
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
             // Graceful shutdown waits for requests in flight; a client that never finishes
             // its body must not hold the backend, so the thread is left behind after a grace.
             if wait_until(&server, began.checked_add(SERVER_STOP_GRACE)) {
                 if let Ok(Err(e)) = server.join() {
-                    eprintln!("def backend: {e}");
+                    server_error = Some(e);
                 }
             }
         }
@@ -268,6 +283,7 @@ impl Backend {
             dropped_events,
             drain_expired: drain_expired.map(|before| dropped_events.saturating_sub(before)),
             emitted,
+            server_error,
         }
     }
 }

@@ -14,8 +14,8 @@
 //! for large frames) then gets the 413 without uploading the body at all, and a bogus length
 //! gets its answer at once instead of the server waiting for bytes that never come.
 
-use super::output::Topics;
 use super::queue::{EventSlot, Frame, FrameQueue, Refused};
+use super::topics::Topics;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};

@@ -250,6 +250,9 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         }
     }
     let report = backend.shutdown_within(mode, drain_timeout);
+    if let Some(e) = &report.server_error {
+        eprintln!("def backend: {e}");
+    }
     if !args.quiet {
         summary(&report);
     }
