@@ -14,7 +14,7 @@ mod common;
 
 use assert_cmd::Command;
 use common::{broker, consume, create_topic, unique, NODES};
-use def::sink::kafka::case_partition;
+use def::kafka::case_partition;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::Path;
