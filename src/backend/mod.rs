@@ -8,7 +8,9 @@
 //! HTTP side ([`server`]) is axum on a one-thread tokio runtime of its own; it only parses and
 //! queues, so it never slows the emitter down beyond the lock of a push. [`topics`] maps each
 //! event to its Kafka topic, [`metrics`] holds the counters `/metrics` shows.
-
+//!
+//! The module is behind the `backend` feature (tokio, axum); its Kafka output also needs the
+//! `kafka` feature, without which it emits into files and stdout only.
 //!
 //! [`Backend::start`] opens the output (for Kafka: checks the broker within the connect
 //! timeout), binds the address and starts both threads; [`Backend::shutdown`] stops accepting

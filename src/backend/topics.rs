@@ -87,6 +87,7 @@ impl Topics {
     }
 
     /// The name of topic `i`.
+    #[cfg(feature = "kafka")]
     pub(super) fn name(&self, i: u32) -> String {
         let guard = self.names.lock().unwrap_or_else(|e| e.into_inner());
         guard.0.get(i as usize).cloned().unwrap_or_default()

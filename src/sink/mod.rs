@@ -11,6 +11,7 @@ mod delivery;
 pub mod encode;
 mod file;
 mod http;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 mod memory;
 
@@ -20,6 +21,7 @@ pub use delivery::DeliveryCounter;
 pub use encode::EventEncoder;
 pub use file::FileSink;
 pub use http::HttpSink;
+#[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 
@@ -198,6 +200,7 @@ impl SinkSet {
                     memory.insert(name.clone(), handle);
                     Box::new(sink)
                 }
+                #[cfg(feature = "kafka")]
                 SinkKind::Kafka(kafka) => {
                     let refs: Vec<String> = spec
                         .data_source_refs
@@ -213,6 +216,19 @@ impl SinkSet {
                                 unreachable => unreachable,
                             })?,
                     )
+                }
+                #[cfg(not(feature = "kafka"))]
+                SinkKind::Kafka(_) => {
+                    return Err(Diagnostic::error(format!(
+                        "sink `{name}` has type `kafka`, but this build of def has no Kafka support"
+                    ))
+                    .at(&spec.kind.place)
+                    .help(
+                        "install a build with the `kafka` feature: `cargo install --path .` \
+                         (default features include it), or add `--features kafka` to a \
+                         `--no-default-features` build",
+                    )
+                    .into())
                 }
                 SinkKind::Http(http) => {
                     Box::new(HttpSink::new(&name, http, options.timestamp_format))

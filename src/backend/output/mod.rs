@@ -1,7 +1,8 @@
-//! Where the backend emits events: Kafka (through def's `crate::kafka::Producer`), a file, or
-//! standard output (one event's JSON per line). Each reports what it delivered as a
-//! [`Delivery`], as sinks do.
+//! Where the backend emits events: Kafka (through def's `crate::kafka::Producer`, in builds
+//! with the `kafka` feature), a file, or standard output (one event's JSON per line). Each
+//! reports what it delivered as a [`Delivery`], as sinks do.
 
+#[cfg(feature = "kafka")]
 mod kafka;
 mod lines;
 
@@ -25,6 +26,7 @@ pub enum OutputSpec {
 
 /// An open output.
 pub enum Output {
+    #[cfg(feature = "kafka")]
     Kafka(Box<kafka::KafkaOutput>),
     Lines(LineOutput),
 }
@@ -36,7 +38,7 @@ impl Output {
     /// # Errors
     ///
     /// A file that cannot be created; for Kafka, settings librdkafka refuses, a broker that
-    /// does not answer, or a fixed topic it does not have.
+    /// does not answer, a fixed topic it does not have, or a build without Kafka support.
     pub fn open(spec: &OutputSpec, topics: Arc<Topics>) -> Result<Output, Diagnostic> {
         match spec {
             OutputSpec::Stdout => Ok(Output::Lines(LineOutput::new(
@@ -51,9 +53,22 @@ impl Output {
                 let sync = file.try_clone().ok();
                 Ok(Output::Lines(LineOutput::new(Box::new(file), sync)))
             }
+            #[cfg(feature = "kafka")]
             OutputSpec::Kafka(spec) => Ok(Output::Kafka(Box::new(kafka::KafkaOutput::open(
                 spec, topics,
             )?))),
+            #[cfg(not(feature = "kafka"))]
+            OutputSpec::Kafka(_) => {
+                let _ = topics;
+                Err(
+                    Diagnostic::error("this build of def has no Kafka support").help(
+                        "emit into a file or stdout (--output file:PATH, --output stdout), or \
+                         install a build with the `kafka` feature: `cargo install --path .` \
+                         (default features include it), or add `--features kafka` to a \
+                         `--no-default-features` build",
+                    ),
+                )
+            }
         }
     }
 
@@ -65,6 +80,7 @@ impl Output {
     #[inline]
     pub fn write(&mut self, frame: &Frame, i: usize) -> Result<(), String> {
         match self {
+            #[cfg(feature = "kafka")]
             Output::Kafka(k) => k.write(frame, i),
             Output::Lines(l) => l.write(frame.value(i)),
         }
@@ -77,6 +93,7 @@ impl Output {
     /// A write error of a line output.
     pub fn flush(&mut self) -> Result<(), String> {
         match self {
+            #[cfg(feature = "kafka")]
             Output::Kafka(k) => {
                 k.poll();
                 Ok(())
@@ -88,6 +105,7 @@ impl Output {
     /// Delivered and failed so far.
     pub fn progress(&self) -> (u64, u64) {
         match self {
+            #[cfg(feature = "kafka")]
             Output::Kafka(k) => k.progress(),
             Output::Lines(l) => l.progress(),
         }
@@ -96,6 +114,7 @@ impl Output {
     /// Flushes (Kafka: for at most `flushTimeout`, then purges and counts the rest as failed).
     pub fn finish(self) -> Delivery {
         match self {
+            #[cfg(feature = "kafka")]
             Output::Kafka(k) => k.finish(),
             Output::Lines(l) => l.finish(),
         }
