@@ -14,7 +14,7 @@
 //! `DEF_KAFKA_BOOTSTRAP` says where the broker is (default `127.0.0.1:19092`).
 
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, ShutdownMode};
+use def::backend::{Backend, BackendConfig, Shutdown};
 use def::config::{KafkaSinkSpec, PartitionSpec};
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -139,7 +139,7 @@ fn measure(
         std::thread::sleep(Duration::from_micros(200));
     }
     let emit_secs = start.elapsed().as_secs_f64();
-    let report = backend.shutdown(ShutdownMode::Drain);
+    let report = backend.shutdown(Shutdown::Drain);
     let total_secs = start.elapsed().as_secs_f64();
     anyhow::ensure!(
         report.emitted.output.delivered == events && report.undelivered() == 0,

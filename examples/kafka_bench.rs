@@ -19,9 +19,9 @@
 
 use def::config::TimestampFormat;
 use def::engine::Engine;
+use def::kafka::PRODUCER_DEFAULTS;
 use def::model::Chain;
 use def::simulation::RunOptions;
-use def::sink::kafka::PRODUCER_DEFAULTS;
 use def::sink::EventEncoder;
 use def::EventFactory;
 use futures_executor::block_on;

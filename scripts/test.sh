@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): format and lint checks, then every test, with a
-# real Kafka-compatible broker running for the Kafka and load-backend integration tests.
+# real Kafka-compatible broker running for the Kafka and load-backend integration tests; and the
+# minimal build (`--no-default-features`: no Kafka, no backend) linted and tested on its own,
+# so that the feature gates keep building.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --no-lint  skip cargo fmt / clippy
@@ -20,7 +22,15 @@ if [[ $lint == 1 ]]; then
     cargo fmt --all -- --check
     step "cargo clippy -D warnings"
     timeout 1800 cargo clippy --all-targets --locked -- -D warnings
+    step "cargo clippy -D warnings, minimal build (no default features)"
+    timeout 1800 cargo clippy --all-targets --no-default-features --locked -- -D warnings
+    step "cargo clippy -D warnings, backend without Kafka"
+    timeout 1800 cargo clippy --all-targets --no-default-features --features backend --locked \
+        -- -D warnings
 fi
+
+step "cargo test, minimal build (no default features; needs no broker)"
+timeout 1800 cargo test --no-default-features --locked
 
 step "building tests"
 timeout 1800 cargo test --locked --no-run

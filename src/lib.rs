@@ -42,13 +42,20 @@
 //! ```
 //!
 //! Custom sinks implement [`sink::Sink`] and are added with [`EventFactory::add_sink`].
+//!
+//! Cargo features, both on by default: `kafka` (the `kafka` module and the Kafka sink; builds
+//! librdkafka) and `backend` (the `backend` module, the load backend; tokio and axum). Without
+//! them the generator, its other sinks and `def run`/`validate`/`graph`/`analyze` remain.
 
 pub mod analysis;
+#[cfg(feature = "backend")]
 pub mod backend;
 pub mod config;
 pub mod engine;
 pub mod format;
 pub mod frame;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod model;
 pub mod pacing;
 pub mod simulation;

@@ -5,13 +5,20 @@
 //! The Kafka tests need the broker of `scripts/broker.sh start` (`DEF_KAFKA_BOOTSTRAP`, default
 //! `127.0.0.1:19092`); without it they FAIL saying how to start one, unless `DEF_KAFKA_SKIP=1`.
 //! Records are read by assigning partitions (Tansu does not complete consumer-group joins).
+#![cfg(feature = "backend")]
 
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{broker, consume, create_topic, unique, NODES};
+use common::NODES;
+#[cfg(feature = "kafka")]
+use common::{
+    broker,
+    topics::{consume, create_topic},
+    unique,
+};
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, ShutdownMode};
+use def::backend::{Backend, BackendConfig, Shutdown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -157,6 +164,8 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The `caseid` of an event's JSON (the Kafka key the backend sends it with).
+#[cfg(feature = "kafka")]
 fn caseid(line: &str) -> String {
     let value: serde_json::Value = serde_json::from_str(line).unwrap();
     value["caseid"].as_str().unwrap().to_string()
@@ -401,7 +410,7 @@ fn an_in_process_backend_reports_and_drains() {
     .unwrap();
     let body = br#"{"duration": 0, "events": [{"caseid":"case_7","n":1},{"n":2}]}"#;
     assert_eq!(post(&format!("{}/register", backend.url()), body).0, 200);
-    let report = backend.shutdown(ShutdownMode::Drain);
+    let report = backend.shutdown(Shutdown::Drain);
     assert_eq!(report.received_events, 2);
     assert_eq!(report.emitted.emitted, 2);
     assert_eq!(report.emitted.output.delivered, 2);
@@ -413,6 +422,7 @@ fn an_in_process_backend_reports_and_drains() {
 /// generated events arrive, keyed by case id, each case in order; and they are paced: every
 /// 1-second frame window holds 200 ± 10% records by their Kafka timestamps (1 ms resolution,
 /// a shared machine), every 250 ms quarter 50 ± 20%, and the whole span is 5 s ± 0.3 s.
+#[cfg(feature = "kafka")]
 #[test]
 fn load_test_into_kafka_is_exact_ordered_per_case_and_paced() {
     let Some(bootstrap) = broker() else { return };
@@ -481,6 +491,36 @@ fn load_test_into_kafka_is_exact_ordered_per_case_and_paced() {
             );
         }
     }
+}
+
+/// A backend built without the `kafka` feature refuses a Kafka output at start, saying why
+/// (file and stdout outputs work as ever).
+#[cfg(not(feature = "kafka"))]
+#[test]
+fn a_kafka_output_without_kafka_support_is_a_clear_error() {
+    let spec = def::config::KafkaSinkSpec {
+        bootstrap_server: "127.0.0.1:1".into(),
+        client_id: None,
+        topic: "events".into(),
+        partition: def::config::PartitionSpec::Default,
+        producer: BTreeMap::new(),
+        connect_timeout_secs: 1.0,
+        flush_timeout_secs: 1.0,
+    };
+    let error = Backend::start(BackendConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        base_path: "/".into(),
+        output: OutputSpec::Kafka(spec),
+        max_queued_events: 10,
+        max_body_bytes: 1 << 20,
+    })
+    .err()
+    .expect("no Kafka output without Kafka support");
+    assert!(
+        error.message.contains("no Kafka support"),
+        "{}",
+        error.message
+    );
 }
 
 /// A frame longer than `--max-frame-duration` (here `u64::MAX` µs, which used to hold every

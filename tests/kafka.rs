@@ -9,12 +9,14 @@
 //! Each test uses topics named after the process and the time, so tests can share a broker and
 //! be run again against it. Every run also writes the same events to a file sink: the events
 //! read back from Kafka are compared with that file, event by event.
+#![cfg(feature = "kafka")]
 
 mod common;
 
 use assert_cmd::Command;
-use common::{broker, consume, create_topic, unique, NODES};
-use def::sink::kafka::case_partition;
+use common::topics::{consume, create_topic};
+use common::{broker, unique, NODES};
+use def::kafka::case_partition;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::Path;

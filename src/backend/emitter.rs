@@ -14,10 +14,11 @@
 //! flushes the output and returns its report.
 
 use super::metrics::set_f64;
-use super::output::{Output, OutputReport};
-use super::queue::{Frame, Shared, Shutdown};
+use super::output::Output;
+use super::queue::{Frame, FrameQueue, Shutdown};
 use crate::config::{LoadSpec, RateStep};
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
+use crate::sink::Delivery;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ fn end_of(start: Instant, duration: Duration) -> Instant {
 pub struct EmitReport {
     pub emitted: u64,
     pub frames: u64,
-    pub output: OutputReport,
+    pub output: Delivery,
     /// Lateness of emission against each event's deadline.
     pub lateness: LatenessSummary,
     /// Set if the output failed and emission stopped early.
@@ -60,7 +61,7 @@ enum Next {
 }
 
 pub struct Emitter {
-    shared: Arc<Shared>,
+    queue: Arc<FrameQueue>,
     output: Output,
     lateness: Lateness,
     emitted: u64,
@@ -71,10 +72,10 @@ pub struct Emitter {
 }
 
 impl Emitter {
-    pub fn new(shared: Arc<Shared>, output: Output) -> Emitter {
+    pub fn new(queue: Arc<FrameQueue>, output: Output) -> Emitter {
         let now = Instant::now();
         Emitter {
-            shared,
+            queue,
             output,
             lateness: Lateness::new(),
             emitted: 0,
@@ -100,17 +101,17 @@ impl Emitter {
         }
         if let Some(reason) = &fatal {
             // Refuse new frames with the reason, and count what is queued as failed.
-            let mut state = self.shared.lock();
+            let mut state = self.queue.lock();
             state.fatal = Some(reason.clone());
             let frames = state.frames.len() as u64;
             let events: u64 = state.frames.iter().map(|f| f.events.len() as u64).sum();
             state.frames.clear();
             drop(state);
-            self.shared.forget(events, frames);
+            self.queue.forget(events, frames);
         }
         let _ = self.output.flush();
         let output = self.output.finish();
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         m.delivered_events
             .store(output.delivered, Ordering::Relaxed);
         m.failed_events.store(output.failed, Ordering::Relaxed);
@@ -126,7 +127,7 @@ impl Emitter {
     /// Waits for the next frame to emit.
     fn next(&mut self, previous_end: Option<Instant>) -> Next {
         let mut waited = false;
-        let mut state = self.shared.lock();
+        let mut state = self.queue.lock();
         loop {
             match state.shutdown {
                 Some(Shutdown::Drop) => {
@@ -134,7 +135,7 @@ impl Emitter {
                     let events: u64 = state.frames.iter().map(|f| f.events.len() as u64).sum();
                     state.frames.clear();
                     drop(state);
-                    self.shared.forget(events, frames);
+                    self.queue.forget(events, frames);
                     return Next::End;
                 }
                 Some(Shutdown::Drain) if state.frames.is_empty() => return Next::End,
@@ -154,9 +155,9 @@ impl Emitter {
             // Nothing to do: keep the output's delivery reports served and the gauges true.
             self.idle();
             waited = true;
-            state = self.shared.lock();
+            state = self.queue.lock();
             if state.frames.is_empty() || !(state.started || state.shutdown.is_some()) {
-                state = match self.shared.wake.wait_timeout(state, NAP) {
+                state = match self.queue.wake.wait_timeout(state, NAP) {
                     Ok((s, _)) => s,
                     Err(e) => e.into_inner().0,
                 };
@@ -166,7 +167,7 @@ impl Emitter {
 
     fn idle(&mut self) {
         let _ = self.output.flush();
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         set_f64(&m.lag_seconds, 0.0);
         set_f64(&m.requested_rate, 0.0);
         self.refresh(Instant::now());
@@ -177,7 +178,7 @@ impl Emitter {
         if now < self.rate_at + RATE_EVERY {
             return;
         }
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         let secs = (now - self.rate_at).as_secs_f64();
         set_f64(&m.emit_rate, (self.emitted - self.rate_count) as f64 / secs);
         (self.rate_at, self.rate_count) = (now, self.emitted);
@@ -190,7 +191,7 @@ impl Emitter {
     fn emit(&mut self, frame: &Frame, start: Instant, generation: u64) -> Result<(), String> {
         let n = frame.events.len() as u64;
         let secs = frame.duration.as_secs_f64();
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         set_f64(
             &m.requested_rate,
             if secs > 0.0 { n as f64 / secs } else { 0.0 },
@@ -208,7 +209,7 @@ impl Emitter {
         let mut done = 0u64;
         loop {
             if self.abandoned(generation) {
-                self.shared.forget(n - done, 1);
+                self.queue.forget(n - done, 1);
                 return Ok(());
             }
             match pacer.wait(Instant::now() + NAP) {
@@ -220,7 +221,7 @@ impl Emitter {
                         .deadline(first)
                         .map(|d| since.saturating_sub(d))
                         .unwrap_or_default();
-                    set_f64(&self.shared.metrics.lag_seconds, lag.as_secs_f64());
+                    set_f64(&self.queue.metrics.lag_seconds, lag.as_secs_f64());
                     for k in taken {
                         let deadline = pacer.deadline(k).unwrap_or(since);
                         self.lateness.record(since.saturating_sub(deadline));
@@ -229,7 +230,7 @@ impl Emitter {
                     let batch = pacer.taken() - done;
                     done = pacer.taken();
                     self.emitted += batch;
-                    let m = &self.shared.metrics;
+                    let m = &self.queue.metrics;
                     m.emitted_events.fetch_add(batch, Ordering::Relaxed);
                     m.queued_events.fetch_sub(batch, Ordering::Relaxed);
                     let now = Instant::now();
@@ -244,7 +245,7 @@ impl Emitter {
                 }
                 Wait::Idle => {
                     self.output.flush()?;
-                    set_f64(&self.shared.metrics.lag_seconds, 0.0);
+                    set_f64(&self.queue.metrics.lag_seconds, 0.0);
                     self.refresh(Instant::now());
                 }
                 Wait::Done => break,
@@ -259,7 +260,7 @@ impl Emitter {
             std::thread::sleep((end - Instant::now()).min(NAP));
         }
         self.frames += 1;
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         m.emitted_frames.fetch_add(1, Ordering::Relaxed);
         m.queued_frames.fetch_sub(1, Ordering::Relaxed);
         Ok(())
@@ -267,7 +268,7 @@ impl Emitter {
 
     /// True if `/stop` came after this frame began, or shutdown asks to drop.
     fn abandoned(&self, generation: u64) -> bool {
-        let state = self.shared.lock();
+        let state = self.queue.lock();
         state.generation != generation || state.shutdown == Some(Shutdown::Drop)
     }
 }

@@ -6,8 +6,11 @@
 //! started, one emitter thread ([`emitter`]) spreads each frame's events evenly over its
 //! duration with the [`crate::pacing::Pacer`], frame after frame, into the [`output`]. The
 //! HTTP side ([`server`]) is axum on a one-thread tokio runtime of its own; it only parses and
-//! queues, so it never slows the emitter down beyond the lock of a push. [`metrics`] holds the
-//! counters `/metrics` shows.
+//! queues, so it never slows the emitter down beyond the lock of a push. [`topics`] maps each
+//! event to its Kafka topic, [`metrics`] holds the counters `/metrics` shows.
+//!
+//! The module is behind the `backend` feature (tokio, axum); its Kafka output also needs the
+//! `kafka` feature, without which it emits into files and stdout only.
 //!
 //! [`Backend::start`] opens the output (for Kafka: checks the broker within the connect
 //! timeout), binds the address and starts both threads; [`Backend::shutdown`] stops accepting
@@ -23,16 +26,19 @@ pub mod metrics;
 pub mod output;
 pub mod queue;
 pub mod server;
+pub mod topics;
 
 use crate::config::Diagnostic;
 use emitter::{EmitReport, Emitter};
-use output::{Output, OutputSpec, Topics};
-use queue::{Shared, Shutdown};
+use output::{Output, OutputSpec};
+use queue::FrameQueue;
+pub use queue::Shutdown;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use topics::Topics;
 
 /// The backend's settings.
 #[derive(Clone, Debug)]
@@ -73,6 +79,8 @@ pub struct BackendReport {
     /// `Some(n)` if the drain did not finish within its timeout: `n` of the dropped events
     /// were still queued (or in the frame being emitted) when it expired.
     pub drain_expired: Option<u64>,
+    /// Why the HTTP server failed, if it did (the frames it took are counted all the same).
+    pub server_error: Option<String>,
 }
 
 impl BackendReport {
@@ -92,7 +100,7 @@ type ServerThread = JoinHandle<Result<(), String>>;
 pub struct Backend {
     address: SocketAddr,
     base_path: String,
-    shared: Arc<Shared>,
+    queue: Arc<FrameQueue>,
     server: Option<(tokio::sync::oneshot::Sender<()>, ServerThread)>,
     emitter: Option<JoinHandle<EmitReport>>,
 }
@@ -123,11 +131,20 @@ fn wait_until<T>(thread: &JoinHandle<T>, deadline: Option<Instant>) -> bool {
 impl Backend {
     /// Opens the output, binds the address, and starts serving and emitting, with frames of
     /// at most [`DEFAULT_MAX_FRAME_DURATION`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Backend::start_limited`].
     pub fn start(config: BackendConfig) -> Result<Backend, Diagnostic> {
         Backend::start_limited(config, DEFAULT_MAX_FRAME_DURATION)
     }
 
     /// [`Backend::start`], refusing (400) frames that last longer than `max_frame_duration`.
+    ///
+    /// # Errors
+    ///
+    /// A topic that is not a legal Kafka topic name, an output that cannot be opened (see
+    /// [`Output::open`]), an address that cannot be bound, or a thread that cannot start.
     pub fn start_limited(
         config: BackendConfig,
         max_frame_duration: Duration,
@@ -146,10 +163,10 @@ impl Backend {
         listener.set_nonblocking(true).map_err(|e| {
             Diagnostic::error(format!("cannot make the listener non-blocking: {e}"))
         })?;
-        let shared = Arc::new(Shared::new(config.max_queued_events));
+        let queue = Arc::new(FrameQueue::new(config.max_queued_events));
         let base_path = normalize_base_path(&config.base_path);
         let state = server::AppState {
-            shared: shared.clone(),
+            queue: queue.clone(),
             topics,
             base: base_path.clone().into(),
             max_body_bytes: config.max_body_bytes,
@@ -176,15 +193,15 @@ impl Backend {
                 })
             })
             .map_err(|e| Diagnostic::error(format!("cannot start the HTTP thread: {e}")))?;
-        let emitter_shared = shared.clone();
+        let emitter_queue = queue.clone();
         let emitter = std::thread::Builder::new()
             .name("def-backend-emit".into())
-            .spawn(move || Emitter::new(emitter_shared, output).run())
+            .spawn(move || Emitter::new(emitter_queue, output).run())
             .map_err(|e| Diagnostic::error(format!("cannot start the emitter thread: {e}")))?;
         Ok(Backend {
             address,
             base_path,
-            shared,
+            queue,
             server: Some((stop_tx, server)),
             emitter: Some(emitter),
         })
@@ -202,17 +219,17 @@ impl Backend {
 
     /// The shared counters, e.g. to watch progress.
     pub fn metrics(&self) -> &metrics::Metrics {
-        &self.shared.metrics
+        &self.queue.metrics
     }
 
     /// The output's failure, if emission stopped because of one.
     pub fn failure(&self) -> Option<String> {
-        self.shared.lock().fatal.clone()
+        self.queue.lock().fatal.clone()
     }
 
     /// True when nothing is queued or being emitted.
     pub fn idle(&self) -> bool {
-        self.shared.metrics.queued_frames.load(Ordering::Relaxed) == 0
+        self.queue.metrics.queued_frames.load(Ordering::Relaxed) == 0
     }
 
     /// Stops accepting requests, then drains (for at most [`DEFAULT_DRAIN_TIMEOUT`]) or drops
@@ -227,15 +244,16 @@ impl Backend {
     /// reported in [`BackendReport::drain_expired`].
     pub fn shutdown_within(mut self, how: Shutdown, drain_timeout: Duration) -> BackendReport {
         // Refuse new frames first, so nothing is accepted that the drain would miss.
-        self.shared.shutdown(how);
+        self.queue.shutdown(how);
         let began = Instant::now();
+        let mut server_error = None;
         if let Some((stop, server)) = self.server.take() {
             let _ = stop.send(());
             // Graceful shutdown waits for requests in flight; a client that never finishes
             // its body must not hold the backend, so the thread is left behind after a grace.
             if wait_until(&server, began.checked_add(SERVER_STOP_GRACE)) {
                 if let Ok(Err(e)) = server.join() {
-                    eprintln!("def backend: {e}");
+                    server_error = Some(e);
                 }
             }
         }
@@ -245,8 +263,8 @@ impl Backend {
                 if how == Shutdown::Drain && !wait_until(&emitter, began.checked_add(drain_timeout))
                 {
                     // The emitter drops the rest (queue and current frame) and counts it.
-                    let before = self.shared.metrics.dropped_events.load(Ordering::Relaxed);
-                    self.shared.shutdown(Shutdown::Drop);
+                    let before = self.queue.metrics.dropped_events.load(Ordering::Relaxed);
+                    self.queue.shutdown(Shutdown::Drop);
                     drain_expired = Some(before);
                 }
                 match emitter.join() {
@@ -259,7 +277,7 @@ impl Backend {
             }
             None => EmitReport::default(),
         };
-        let m = &self.shared.metrics;
+        let m = &self.queue.metrics;
         let dropped_events = m.dropped_events.load(Ordering::Relaxed);
         BackendReport {
             received_events: m.received_events.load(Ordering::Relaxed),
@@ -267,8 +285,7 @@ impl Backend {
             dropped_events,
             drain_expired: drain_expired.map(|before| dropped_events.saturating_sub(before)),
             emitted,
+            server_error,
         }
     }
 }
-
-pub use queue::Shutdown as ShutdownMode;

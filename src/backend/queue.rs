@@ -6,7 +6,7 @@
 //! So a frame is two allocations, however many events it holds, and an event goes out byte for
 //! byte as the generator sent it.
 //!
-//! The bound is on events: [`Shared::push`] refuses a frame that would take the queued events
+//! The bound is on events: [`FrameQueue::push`] refuses a frame that would take the queued events
 //! past the limit (the server answers 429), so memory stays bounded however fast frames come.
 
 use super::metrics::Metrics;
@@ -78,19 +78,20 @@ pub enum Refused {
     Unavailable(String),
 }
 
-/// State shared by the server and the emitter.
-pub struct Shared {
-    pub queue: Mutex<QueueState>,
+/// The queue of frames with the state around it: pushed by the server, popped by the
+/// emitter, and the metrics both keep.
+pub struct FrameQueue {
+    pub state: Mutex<QueueState>,
     /// Signalled when a frame arrives, emission starts or stops, or shutdown begins.
     pub wake: Condvar,
     pub metrics: Metrics,
     pub max_queued_events: u64,
 }
 
-impl Shared {
-    pub fn new(max_queued_events: u64) -> Shared {
-        Shared {
-            queue: Mutex::new(QueueState::default()),
+impl FrameQueue {
+    pub fn new(max_queued_events: u64) -> FrameQueue {
+        FrameQueue {
+            state: Mutex::new(QueueState::default()),
             wake: Condvar::new(),
             metrics: Metrics::default(),
             max_queued_events,
@@ -100,7 +101,7 @@ impl Shared {
     /// The queue state. A panic while the lock was held cannot leave it half-changed (every
     /// change is one assignment or one push/pop), so a poisoned lock is simply taken over.
     pub fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues a frame if it fits.
@@ -200,25 +201,22 @@ mod tests {
 
     #[test]
     fn refuses_frames_past_the_event_limit_and_counts_drops() {
-        let shared = Shared::new(10);
-        assert_eq!(shared.push(frame(6)), Ok(()));
-        assert_eq!(shared.push(frame(5)), Err(Refused::Full));
-        assert_eq!(shared.push(frame(4)), Ok(()));
+        let queue = FrameQueue::new(10);
+        assert_eq!(queue.push(frame(6)), Ok(()));
+        assert_eq!(queue.push(frame(5)), Err(Refused::Full));
+        assert_eq!(queue.push(frame(4)), Ok(()));
         assert_eq!(
-            shared.push(frame(11)),
+            queue.push(frame(11)),
             Err(Refused::TooLarge {
                 events: 11,
                 limit: 10
             })
         );
-        assert_eq!(shared.stop(), (10, 2));
-        assert_eq!(shared.metrics.queued_events.load(Ordering::Relaxed), 0);
-        assert_eq!(shared.metrics.dropped_events.load(Ordering::Relaxed), 10);
-        assert_eq!(shared.push(frame(10)), Ok(()));
-        shared.shutdown(Shutdown::Drain);
-        assert!(matches!(
-            shared.push(frame(0)),
-            Err(Refused::Unavailable(_))
-        ));
+        assert_eq!(queue.stop(), (10, 2));
+        assert_eq!(queue.metrics.queued_events.load(Ordering::Relaxed), 0);
+        assert_eq!(queue.metrics.dropped_events.load(Ordering::Relaxed), 10);
+        assert_eq!(queue.push(frame(10)), Ok(()));
+        queue.shutdown(Shutdown::Drain);
+        assert!(matches!(queue.push(frame(0)), Err(Refused::Unavailable(_))));
     }
 }

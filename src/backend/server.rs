@@ -15,8 +15,8 @@
 //! for large frames) then gets the 413 without uploading the body at all, and a bogus length
 //! gets its answer at once instead of the server waiting for bytes that never come.
 
-use super::output::Topics;
-use super::queue::{EventSlot, Frame, Refused, Shared};
+use super::queue::{EventSlot, Frame, FrameQueue, Refused};
+use super::topics::Topics;
 use crate::frame;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
@@ -34,7 +34,7 @@ pub const RETRY_AFTER_SECS: u64 = 1;
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub shared: Arc<Shared>,
+    pub queue: Arc<FrameQueue>,
     pub topics: Arc<Topics>,
     pub base: Arc<str>,
     /// `--max-body-bytes`.
@@ -130,8 +130,8 @@ fn json(body: String) -> Response {
         .into_response()
 }
 
-fn refused(shared: &Shared, why: Refused) -> Response {
-    let m = &shared.metrics;
+fn refused(queue: &FrameQueue, why: Refused) -> Response {
+    let m = &queue.metrics;
     match why {
         Refused::Full => {
             m.rejected_429.fetch_add(1, Ordering::Relaxed);
@@ -144,7 +144,7 @@ fn refused(shared: &Shared, why: Refused) -> Response {
                 format!(
                     "the queue is full ({} events queued, limit {}); retry after {RETRY_AFTER_SECS} s\n",
                     m.queued_events.load(Ordering::Relaxed),
-                    shared.max_queued_events
+                    queue.max_queued_events
                 ),
             )
                 .into_response()
@@ -181,7 +181,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// is not read: the connection cannot carry another request.
 fn body_too_large(state: &AppState, size: Option<u64>) -> Response {
     state
-        .shared
+        .queue
         .metrics
         .rejected_413
         .fetch_add(1, Ordering::Relaxed);
@@ -207,7 +207,7 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
     if declared.is_some_and(|n| n > state.max_body_bytes as u64) {
         return body_too_large(&state, declared);
     }
-    let m = &state.shared.metrics;
+    let m = &state.queue.metrics;
     let body = match Bytes::from_request(request, &state).await {
         Ok(b) => b,
         Err(rejection) => {
@@ -228,28 +228,28 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
         }
     };
     let events = frame.events.len();
-    match state.shared.push(frame) {
+    match state.queue.push(frame) {
         Ok(()) => json(format!("{{\"accepted\":{events}}}")),
-        Err(why) => refused(&state.shared, why),
+        Err(why) => refused(&state.queue, why),
     }
 }
 
 async fn start(State(state): State<AppState>) -> Response {
-    match state.shared.start() {
+    match state.queue.start() {
         Ok(()) => json("{\"started\":true}".to_string()),
-        Err(why) => refused(&state.shared, why),
+        Err(why) => refused(&state.queue, why),
     }
 }
 
 async fn stop(State(state): State<AppState>) -> Response {
-    let (events, frames) = state.shared.stop();
+    let (events, frames) = state.queue.stop();
     json(format!(
         "{{\"dropped_events\":{events},\"dropped_frames\":{frames}}}"
     ))
 }
 
 async fn health(State(state): State<AppState>) -> Response {
-    let fatal = state.shared.lock().fatal.clone();
+    let fatal = state.queue.lock().fatal.clone();
     match fatal {
         None => text(StatusCode::OK, "ok\n".to_string()),
         Some(reason) => text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
@@ -260,14 +260,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.shared.metrics.render(),
+        state.queue.metrics.render(),
     )
         .into_response()
 }
 
 async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     state
-        .shared
+        .queue
         .metrics
         .rejected_404
         .fetch_add(1, Ordering::Relaxed);

@@ -8,7 +8,7 @@ use super::{EXIT_CONFIG, EXIT_RUNTIME};
 use clap::Args;
 use def::backend::output::OutputSpec;
 use def::backend::{
-    Backend, BackendConfig, BackendReport, ShutdownMode, DEFAULT_BASE_PATH, DEFAULT_DRAIN_TIMEOUT,
+    Backend, BackendConfig, BackendReport, Shutdown, DEFAULT_BASE_PATH, DEFAULT_DRAIN_TIMEOUT,
     DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FRAME_DURATION, DEFAULT_MAX_QUEUED_EVENTS,
 };
 use def::config::{KafkaSinkSpec, PartitionSpec};
@@ -233,9 +233,9 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         std::thread::sleep(Duration::from_millis(100));
     }
     let mode = if args.drop_on_stop {
-        ShutdownMode::Drop
+        Shutdown::Drop
     } else {
-        ShutdownMode::Drain
+        Shutdown::Drain
     };
     if !args.quiet && failure.is_none() {
         let queued = backend.metrics().queued_events.load(Ordering::Relaxed);
@@ -250,6 +250,9 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         }
     }
     let report = backend.shutdown_within(mode, drain_timeout);
+    if let Some(e) = &report.server_error {
+        eprintln!("def backend: {e}");
+    }
     if !args.quiet {
         summary(&report);
     }

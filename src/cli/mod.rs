@@ -4,6 +4,7 @@
 //! error (with `--deny-warnings`, also a warning).
 
 mod analyze;
+#[cfg(feature = "backend")]
 mod backend;
 mod graph;
 mod progress;
@@ -51,6 +52,7 @@ enum Command {
     /// Predict events per case, load per datasource and group, case duration and endings.
     Analyze(analyze::AnalyzeArgs),
     /// Run the load backend: take timeframes over HTTP, emit them at an exact pace.
+    #[cfg(feature = "backend")]
     Backend(backend::BackendArgs),
 }
 
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::validate(args),
         Command::Graph(args) => graph::graph(args),
         Command::Analyze(args) => analyze::analyze(args),
+        #[cfg(feature = "backend")]
         Command::Backend(args) => backend::backend(args),
     }
 }

@@ -169,6 +169,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     });
     match result {
         Ok(report) => {
+            undelivered_reasons(&report);
             if !args.quiet {
                 summary(&report);
             }
@@ -193,6 +194,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             undelivered,
             report,
         }) => {
+            undelivered_reasons(&report);
             summary(&report);
             eprintln!("error: {undelivered} events were not delivered");
             ExitCode::from(EXIT_RUNTIME)
@@ -219,6 +221,18 @@ fn warn_unused_load(rate: f64, kind: &SimulationSettings) {
             "def: warning: LOAD={rate} is ignored: it replaces a constant load, and this load is {}",
             behavior.name()
         );
+    }
+}
+
+/// Why sinks did not deliver events, a line per sink that knows; printed even with --quiet.
+fn undelivered_reasons(report: &RunReport) {
+    for sink in &report.sinks {
+        if let Some(why) = &sink.delivery.error {
+            eprintln!(
+                "def: {} sink `{}`: {} of {} events not delivered: {why}",
+                sink.type_name, sink.name, sink.delivery.failed, sink.events
+            );
+        }
     }
 }
 

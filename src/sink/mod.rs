@@ -10,16 +10,20 @@
 
 mod blackhole;
 mod console;
+mod delivery;
 mod file;
 mod http;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 mod memory;
 
 pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
 pub use console::ConsoleSink;
+pub use delivery::DeliveryCounter;
 pub use file::FileSink;
 pub use http::HttpSink;
+#[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 
@@ -75,6 +79,9 @@ pub struct Delivery {
     pub failed: u64,
     /// Per-destination counts (Kafka topics), if the sink has several destinations.
     pub destinations: BTreeMap<String, u64>,
+    /// Why events were not delivered, if the sink knows (the library does not print it; the
+    /// command line does).
+    pub error: Option<String>,
 }
 
 impl Delivery {
@@ -217,6 +224,7 @@ impl SinkSet {
                     memory.insert(name.clone(), handle);
                     Box::new(sink)
                 }
+                #[cfg(feature = "kafka")]
                 SinkSettings::Kafka(kafka) => {
                     let refs: Vec<String> = spec
                         .data_source_refs
@@ -232,6 +240,19 @@ impl SinkSet {
                                 unreachable => unreachable,
                             })?,
                     )
+                }
+                #[cfg(not(feature = "kafka"))]
+                SinkSettings::Kafka(_) => {
+                    return Err(Diagnostic::error(format!(
+                        "sink `{name}` has type `kafka`, but this build of def has no Kafka support"
+                    ))
+                    .at(&spec.settings.place)
+                    .help(
+                        "install a build with the `kafka` feature: `cargo install --path .` \
+                         (default features include it), or add `--features kafka` to a \
+                         `--no-default-features` build",
+                    )
+                    .into())
                 }
                 SinkSettings::Http(http) => Box::new(HttpSink::new(&name, http, timestamps)),
                 SinkSettings::Ui => {
