@@ -29,16 +29,16 @@ pub fn analyze(args: AnalyzeArgs) -> ExitCode {
     let mut diags = set.validate_chain();
     diags.extend(analysis::warnings(&set));
     if !diags.is_empty() {
-        eprint!("{}", diags.render());
+        say_raw!("{}", diags.render_styled(super::diagnostic_style()));
     }
     if diags.has_errors() {
-        eprintln!("def analyze: the config has errors; nothing was analysed");
+        say!("def analyze: the config has errors; nothing was analysed");
         return ExitCode::from(EXIT_CONFIG);
     }
     let result = match analysis::analyze(&set) {
         Ok(result) => result,
         Err(d) => {
-            eprint!("{}", d.render());
+            say_raw!("{}", d.render_styled(super::diagnostic_style()));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -46,7 +46,7 @@ pub fn analyze(args: AnalyzeArgs) -> ExitCode {
         match serde_json::to_string_pretty(&result) {
             Ok(json) => json + "\n",
             Err(e) => {
-                eprintln!("error: cannot write the analysis as JSON: {e}");
+                say!("error: cannot write the analysis as JSON: {e}");
                 return ExitCode::from(EXIT_RUNTIME);
             }
         }
@@ -56,7 +56,7 @@ pub fn analyze(args: AnalyzeArgs) -> ExitCode {
     print!("{text}");
     let warnings = diags.warnings().count();
     if args.deny_warnings && warnings > 0 {
-        eprintln!("def analyze: {warnings} warnings, denied by --deny-warnings");
+        say!("def analyze: {warnings} warnings, denied by --deny-warnings");
         return ExitCode::from(EXIT_CONFIG);
     }
     ExitCode::SUCCESS

@@ -186,7 +186,7 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     let output = match output_spec(&args) {
         Ok(o) => o,
         Err(message) => {
-            eprintln!("error: {message}");
+            say!("error: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -214,13 +214,13 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     let backend = match Backend::start_limited(config, max_frame_duration) {
         Ok(b) => b,
         Err(diagnostic) => {
-            eprint!("{}", diagnostic.render());
+            say_raw!("{}", diagnostic.render_styled(super::diagnostic_style()));
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
     // Always printed (also with --quiet): scripts read the address from it when listening
     // on port 0.
-    eprintln!(
+    say!(
         "def backend: listening on {}, emitting to {destination}",
         backend.url()
     );
@@ -240,9 +240,9 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     if !args.quiet && failure.is_none() {
         let queued = backend.metrics().queued_events.load(Ordering::Relaxed);
         if args.drop_on_stop {
-            eprintln!("def backend: stopping; dropping {queued} queued events");
+            say!("def backend: stopping; dropping {queued} queued events");
         } else {
-            eprintln!(
+            say!(
                 "def backend: stopping; emitting {queued} queued events (for at most {} s, \
                  --drain-timeout; a second signal ends it at once)",
                 args.drain_timeout
@@ -251,18 +251,18 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     }
     let report = backend.shutdown_within(mode, drain_timeout);
     if let Some(e) = &report.server_error {
-        eprintln!("def backend: {e}");
+        say!("def backend: {e}");
     }
     if !args.quiet {
         summary(&report);
     }
     if let Some(reason) = report.emitted.fatal.as_ref().or(failure.as_ref()) {
-        eprintln!("error: {reason}");
+        say!("error: {reason}");
         return ExitCode::from(EXIT_RUNTIME);
     }
     let expired = report.drain_expired.is_some();
     if let Some(dropped) = report.drain_expired {
-        eprintln!(
+        say!(
             "error: the drain did not finish within --drain-timeout {} s; dropped {dropped} \
              queued events without emitting them (raise --drain-timeout to wait for them: a \
              drain takes as long as the queued frames last)",
@@ -271,7 +271,7 @@ pub fn backend(args: BackendArgs) -> ExitCode {
     }
     let undelivered = report.undelivered();
     if undelivered > 0 {
-        eprintln!(
+        say!(
             "error: {undelivered} events were not delivered{}",
             report
                 .emitted
@@ -291,7 +291,7 @@ pub fn backend(args: BackendArgs) -> ExitCode {
 
 fn summary(report: &BackendReport) {
     let e = &report.emitted;
-    eprintln!(
+    say!(
         "def backend: received {} events in {} frames; emitted {} in {} frames; delivered {}, failed {}, dropped {}",
         report.received_events,
         report.received_frames,
@@ -302,7 +302,7 @@ fn summary(report: &BackendReport) {
         report.dropped_events
     );
     if e.lateness.count > 0 {
-        eprintln!(
+        say!(
             "def backend: lateness against deadlines: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
             e.lateness.p50.as_secs_f64() * 1e3,
             e.lateness.p99.as_secs_f64() * 1e3,
@@ -310,6 +310,6 @@ fn summary(report: &BackendReport) {
         );
     }
     for (topic, n) in &e.output.destinations {
-        eprintln!("def backend:   {topic}: {n}");
+        say!("def backend:   {topic}: {n}");
     }
 }

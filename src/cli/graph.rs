@@ -43,7 +43,7 @@ pub fn graph(args: GraphArgs) -> ExitCode {
                 "dot" | "gv" => Format::Dot,
                 "mmd" | "mermaid" => Format::Mermaid,
                 other => {
-                    eprintln!(
+                    say!(
                         "error: cannot tell the format of {} from its extension `{other}`\n  = help: use .svg, .dot or .mmd, or say --format dot|mermaid|svg",
                         path.display()
                     );
@@ -64,8 +64,8 @@ pub fn graph(args: GraphArgs) -> ExitCode {
         set.validate_chain()
     };
     if diags.has_errors() {
-        eprint!("{}", diags.render());
-        eprintln!("def graph: the config has errors; nothing was drawn");
+        say_raw!("{}", diags.render_styled(super::diagnostic_style()));
+        say!("def graph: the config has errors; nothing was drawn");
         return ExitCode::from(EXIT_CONFIG);
     }
     let graph = Graph::build(&set, args.sinks);
@@ -84,7 +84,7 @@ pub fn graph(args: GraphArgs) -> ExitCode {
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err((path, e)) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
+            say!("error: cannot write {}: {e}", path.display());
             ExitCode::from(EXIT_RUNTIME)
         }
     }

@@ -3,6 +3,23 @@
 //! Exit codes: 0 success, 1 a runtime failure (a sink could not deliver), 2 a configuration
 //! error (with `--deny-warnings`, also a warning).
 
+/// `eprintln!` that never panics: with a full or closed stderr (`2>/dev/full`) the message is
+/// lost, not the run. Every message of the command line goes through `say!` and `say_raw!`.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see `say!`).
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod analyze;
 #[cfg(feature = "backend")]
 mod backend;
@@ -65,6 +82,15 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::analyze(args),
         #[cfg(feature = "backend")]
         Command::Backend(args) => backend::backend(args),
+    }
+}
+
+/// How diagnostics are drawn on stderr: in colour on a terminal, unless `NO_COLOR` is set.
+pub fn diagnostic_style() -> def::config::diagnostic::Style {
+    use std::io::IsTerminal;
+    def::config::diagnostic::Style {
+        colour: std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }
 

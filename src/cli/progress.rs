@@ -69,7 +69,7 @@ impl TerminalProgress {
         };
         if last.is_none_or(|t| now >= t + WARN_EVERY) {
             *last = Some(now);
-            eprintln!(
+            say!(
                 "def: warning: {} events ({:.1} s) behind schedule; the sinks take {:.0} events/s of {:.0}/s",
                 pacing.behind,
                 pacing.lag.as_secs_f64(),

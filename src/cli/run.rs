@@ -121,7 +121,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     let has_warnings = diags.warnings().next().is_some();
     let show = !args.quiet || diags.has_errors() || (args.deny_warnings && has_warnings);
     if show && !diags.is_empty() {
-        eprint!("{}", diags.render());
+        say_raw!("{}", diags.render_styled(super::diagnostic_style()));
     }
     if diags.has_errors() || (args.deny_warnings && has_warnings) {
         return ExitCode::from(EXIT_CONFIG);
@@ -129,13 +129,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     let load = match load_override() {
         Ok(load) => load,
         Err(message) => {
-            eprintln!("error: {message}");
+            say!("error: {message}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     if let Ok(sim) = set.simulation(args.simulation.as_deref()) {
         for warning in inapplicable_flags(&args, sim.spec.settings.value.simulation_type()) {
-            eprintln!("def: warning: {warning}");
+            say!("def: warning: {warning}");
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -174,7 +174,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 summary(&report);
             }
             if report.clock_exhausted {
-                eprintln!(
+                say!(
                     "def: warning: the simulated clock reached 9999-12-31T23:59:59.999Z, the last \
                      time that can be written; the events after that carry it. Use an earlier \
                      start time, shorter durations or fewer events."
@@ -183,11 +183,11 @@ pub fn run(args: RunArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(RunError::Config(diags)) => {
-            eprint!("{}", diags.render());
+            say_raw!("{}", diags.render_styled(super::diagnostic_style()));
             ExitCode::from(EXIT_CONFIG)
         }
         Err(RunError::Unavailable(diagnostic)) => {
-            eprint!("{}", diagnostic.render());
+            say_raw!("{}", diagnostic.render_styled(super::diagnostic_style()));
             ExitCode::from(EXIT_RUNTIME)
         }
         Err(RunError::Undelivered {
@@ -196,11 +196,11 @@ pub fn run(args: RunArgs) -> ExitCode {
         }) => {
             undelivered_reasons(&report);
             summary(&report);
-            eprintln!("error: {undelivered} events were not delivered");
+            say!("error: {undelivered} events were not delivered");
             ExitCode::from(EXIT_RUNTIME)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             ExitCode::from(EXIT_RUNTIME)
         }
     }
@@ -211,13 +211,13 @@ fn warn_unused_load(rate: f64, kind: &SimulationSettings) {
     let load = match kind {
         SimulationSettings::Stream { load } | SimulationSettings::LoadTest { load, .. } => load,
         SimulationSettings::CountBased { .. } => {
-            eprintln!("def: warning: LOAD={rate} is ignored: a countBased simulation has no load");
+            say!("def: warning: LOAD={rate} is ignored: a countBased simulation has no load");
             return;
         }
     };
     let behavior = load.behavior();
     if behavior != LoadBehavior::Constant {
-        eprintln!(
+        say!(
             "def: warning: LOAD={rate} is ignored: it replaces a constant load, and this load is {}",
             behavior.name()
         );
@@ -228,9 +228,12 @@ fn warn_unused_load(rate: f64, kind: &SimulationSettings) {
 fn undelivered_reasons(report: &RunReport) {
     for sink in &report.sinks {
         if let Some(why) = &sink.delivery.error {
-            eprintln!(
+            say!(
                 "def: {} sink `{}`: {} of {} events not delivered: {why}",
-                sink.type_name, sink.name, sink.delivery.failed, sink.events
+                sink.type_name,
+                sink.name,
+                sink.delivery.failed,
+                sink.events
             );
         }
     }
@@ -243,7 +246,7 @@ fn summary(report: &RunReport) {
         .iter()
         .map(|s| format!("{} ({}) {}", s.name, s.type_name, s.delivery.delivered))
         .collect();
-    eprintln!(
+    say!(
         "def: {} events in {:.3} s ({:.0} events/s){}; sinks: {}",
         report.events,
         report.elapsed.as_secs_f64(),
@@ -270,7 +273,7 @@ fn summary(report: &RunReport) {
             .iter()
             .map(|(topic, n)| format!("{topic} {n}"))
             .collect();
-        eprintln!(
+        say!(
             "def: {} delivered per topic: {}",
             sink.name,
             counts.join(", ")
@@ -283,9 +286,10 @@ fn summary(report: &RunReport) {
         let start = jiff::Timestamp::from_millisecond(report.start_ms)
             .map(|t| t.to_string())
             .unwrap_or_default();
-        eprintln!(
+        say!(
             "def: seed {}; repeat this run with --seed {} --start-time {start}",
-            report.seed, report.seed
+            report.seed,
+            report.seed
         );
     }
 }
@@ -300,7 +304,7 @@ fn stream_summary(report: &RunReport, pacing: &PacingReport) {
         100.0
     };
     let l = &pacing.lateness;
-    eprintln!(
+    say!(
         "def: stream target {} events in {:.3} s ({target:.1}/s); emitted {} in {:.3} s \
          ({achieved:.1}/s, {share:.2}% of target); lateness p50 {} p99 {} p99.9 {} max {}",
         pacing.target_events,
@@ -313,12 +317,12 @@ fn stream_summary(report: &RunReport, pacing: &PacingReport) {
         micros(l.max),
     );
     if pacing.behind > 0 {
-        eprintln!(
+        say!(
             "def: warning: the stream ended {} events behind its schedule: the sinks could not keep up",
             pacing.behind
         );
     } else if share < 99.0 && pacing.elapsed > pacing.span {
-        eprintln!(
+        say!(
             "def: warning: the sinks could not keep up: the events due in {:.3} s took {:.3} s",
             pacing.span.as_secs_f64(),
             pacing.elapsed.as_secs_f64()

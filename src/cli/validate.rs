@@ -24,7 +24,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     let mut diags = set.validate();
     diags.extend(def::analysis::warnings(&set));
     if !diags.is_empty() {
-        eprint!("{}", diags.render());
+        say_raw!("{}", diags.render_styled(super::diagnostic_style()));
     }
     let errors = diags.errors().count();
     let warnings = diags.warnings().count();
@@ -36,10 +36,10 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         set.simulations.len()
     );
     if failed {
-        eprintln!("invalid: {summary}");
+        say!("invalid: {summary}");
         ExitCode::from(EXIT_CONFIG)
     } else {
-        eprintln!("valid: {summary}");
+        say!("valid: {summary}");
         ExitCode::SUCCESS
     }
 }
