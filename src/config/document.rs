@@ -15,6 +15,21 @@ pub struct At<T> {
     pub place: Place,
 }
 
+/// Where each field of a spec mapping was written, so that a later check can point at the
+/// field it is about (the `topic:` line, not the `type:` line).
+#[derive(Clone, Debug, Default)]
+pub struct FieldPlaces(pub Vec<(String, Place)>);
+
+impl FieldPlaces {
+    /// The place of `field`, if the spec has it.
+    pub fn of(&self, field: &str) -> Option<&Place> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, p)| p)
+    }
+}
+
 /// One YAML document: `kind`, `name` and a typed `spec`.
 #[derive(Clone, Debug)]
 pub struct Document<S> {

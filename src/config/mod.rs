@@ -26,7 +26,7 @@ pub mod yaml;
 pub use crate::time::TimestampFormat;
 pub use datasource::{DatasourceSpec, EdgeSpec, END, START};
 pub use diagnostic::{Diagnostic, Diagnostics, Place, Severity, Source};
-pub use document::{At, Document, DocumentKind};
+pub use document::{At, Document, DocumentKind, FieldPlaces};
 pub use duration::{DurationSpec, DurationType};
 pub use load::{LoadBehavior, LoadSpec, RateStep, MAX_RATE};
 pub use read::Kind;

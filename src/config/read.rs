@@ -11,7 +11,7 @@
 //! it after that is an exhaustive `match` the compiler checks.
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Place, Source};
-use super::document::At;
+use super::document::{At, FieldPlaces};
 use super::yaml::{Key, Loc, Node, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -384,6 +384,21 @@ impl Reader<'_> {
             return None;
         }
         Some(out)
+    }
+
+    /// The place of every field of `obj` (at its value).
+    pub(crate) fn field_places(&self, obj: &MapNode) -> FieldPlaces {
+        FieldPlaces(
+            obj.entries
+                .iter()
+                .map(|(key, value)| {
+                    (
+                        key.name.clone(),
+                        self.place(&obj.child(&key.name), value.loc),
+                    )
+                })
+                .collect(),
+        )
     }
 
     /// Reads a kind word such as `selection: uniform` or `type: kafka`.

@@ -1,7 +1,8 @@
 //! `kind: sink`: where the events of some datasources go. The sink types, each one's fields
 //! and defaults, and the Kafka sink's topic templates and partitioning settings.
 
-use super::document::At;
+use super::diagnostic::Place;
+use super::document::{At, FieldPlaces};
 use super::read::{Kind, MapNode, Reader};
 use super::yaml::{Node, Value};
 use std::collections::BTreeMap;
@@ -110,6 +111,15 @@ pub struct SinkSpec {
     /// A label (the original's `id`), used in console lines.
     pub id: Option<String>,
     pub data_source_refs: Vec<At<String>>,
+    /// Where each field of the spec was written.
+    pub places: FieldPlaces,
+}
+
+impl SinkSpec {
+    /// The place of `field`, or of the `type:` line if the spec does not have it.
+    pub fn place_of(&self, field: &str) -> &Place {
+        self.places.of(field).unwrap_or(&self.settings.place)
+    }
 }
 
 /// Each sink type's settings.
@@ -333,6 +343,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
         },
         id,
         data_source_refs: refs?,
+        places: reader.field_places(spec),
     })
 }
 

@@ -162,7 +162,7 @@ pub(super) fn check(set: &ConfigSet, sinks: bool) -> Diagnostics {
                 reported = true;
                 diags.push(
                     Diagnostic::error(format!("sink `{}`: {problem}", sink.name.value))
-                        .at(&sink.spec.settings.place)
+                        .at(sink.spec.place_of("topic"))
                         .help("fix the sink's `topic`"),
                 );
             }

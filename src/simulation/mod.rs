@@ -110,7 +110,7 @@ impl From<SinkBuildError> for RunError {
     fn from(e: SinkBuildError) -> RunError {
         match e {
             SinkBuildError::Config(d) => d.into(),
-            SinkBuildError::Unreachable(d) => RunError::Unavailable(d),
+            SinkBuildError::Unavailable(d) => RunError::Unavailable(d),
         }
     }
 }

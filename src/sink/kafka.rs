@@ -14,7 +14,7 @@
 //! Once any record has failed, the sink stops the run (see `stop_on_failure`).
 
 use super::{Delivery, EventEncoder, Sink, SinkBuildError, SinkError};
-use crate::config::{Diagnostic, KafkaSinkSpec, TimestampFormat};
+use crate::config::{Diagnostic, KafkaSinkSpec, Place, TimestampFormat};
 use crate::engine::Event;
 use crate::kafka::{resolve_topic, Producer};
 use crate::model::Chain;
@@ -48,14 +48,20 @@ impl KafkaSink {
     ///
     /// [`SinkBuildError::Config`] for a topic template that gives no legal topic, settings
     /// librdkafka refuses, or a topic that is missing or has too few partitions;
-    /// [`SinkBuildError::Unreachable`] if the broker does not answer within `connectTimeout`.
+    /// [`SinkBuildError::Unavailable`] if the broker does not answer within `connectTimeout`.
+    /// Each diagnostic is placed at the field it is about, where `at` knows it.
     pub fn build(
         name: &str,
         spec: &KafkaSinkSpec,
         chain: &Chain,
         refs: &[String],
         timestamps: TimestampFormat,
+        at: &dyn Fn(&str) -> Option<Place>,
     ) -> Result<KafkaSink, SinkBuildError> {
+        let placed = |d: Diagnostic, field: &str| match at(field) {
+            Some(place) => d.at(&place),
+            None => d,
+        };
         // Templates first: a config mistake is reported before librdkafka is involved.
         let mut node_names: Vec<(usize, String)> = Vec::new();
         for node in &chain.nodes {
@@ -67,23 +73,29 @@ impl KafkaSink {
             }
             let topic = resolve_topic(&spec.topic, node.name.as_str(), node.group.as_str())
                 .map_err(|message| {
-                    Diagnostic::error(format!(
-                        "sink `{name}`, datasource `{}`: {message}",
-                        node.name.as_str()
-                    ))
-                    .help("change `topic`, e.g. `events` or `factory.{node}`")
+                    placed(
+                        Diagnostic::error(format!(
+                            "sink `{name}`, datasource `{}`: {message}",
+                            node.name.as_str()
+                        ))
+                        .help("change `topic`, e.g. `events` or `factory.{node}`"),
+                        "topic",
+                    )
                 })?;
             node_names.push((node.index as usize, topic));
         }
 
         // At most one topic per datasource.
         let mut producer = Producer::open(spec, node_names.len()).map_err(|e| {
-            Diagnostic::error(format!(
-                "sink `{name}`: librdkafka refused the settings: {e}"
-            ))
-            .help(
-                "check the `producer:` map against librdkafka's CONFIGURATION.md \
+            placed(
+                Diagnostic::error(format!(
+                    "sink `{name}`: librdkafka refused the settings: {e}"
+                ))
+                .help(
+                    "check the `producer:` map against librdkafka's CONFIGURATION.md \
                      (keys like `linger.ms`, values as strings or numbers)",
+                ),
+                "producer",
             )
         })?;
         let mut node_topic = vec![NO_TOPIC; chain.nodes.len()];
@@ -101,18 +113,21 @@ impl KafkaSink {
                 let unreachable = problem.is_unreachable();
                 let d = problem.into_diagnostic(name, &spec.bootstrap_server, topic, timeout);
                 if unreachable {
-                    SinkBuildError::Unreachable(d)
+                    SinkBuildError::Unavailable(placed(d, "bootstrapServer"))
                 } else {
-                    SinkBuildError::Config(d)
+                    SinkBuildError::Config(placed(d, "topic"))
                 }
             })?;
             if partitions < needed {
-                return Err(Diagnostic::error(format!(
-                    "sink `{name}`: topic `{topic}` has {partitions} partition(s), but the \
-                     `partition` setting needs {needed}"
-                ))
-                .help(
-                    "create the topic with more partitions, or lower `partition` / `partitionCount`",
+                return Err(placed(
+                    Diagnostic::error(format!(
+                        "sink `{name}`: topic `{topic}` has {partitions} partition(s), but the \
+                         `partition` setting needs {needed}"
+                    ))
+                    .help(
+                        "create the topic with more partitions, or lower `partition` / `partitionCount`",
+                    ),
+                    "partition",
                 )
                 .into());
             }
@@ -239,8 +254,15 @@ mod tests {
             PartitionSpec::Case { partition_count: 2 },
         );
         let refs = all_nodes(&chain);
-        let mut sink =
-            KafkaSink::build("k", &spec, &chain, &refs, TimestampFormat::Original).unwrap();
+        let mut sink = KafkaSink::build(
+            "k",
+            &spec,
+            &chain,
+            &refs,
+            TimestampFormat::Original,
+            &|_| None,
+        )
+        .unwrap();
         assert_eq!(sink.topics().len(), chain.nodes.len());
         let mut engine = Engine::new(&chain, 3, 1_700_000_000_000, 5);
         let mut expected: BTreeMap<String, u64> = BTreeMap::new();
@@ -267,8 +289,15 @@ mod tests {
         let mut spec = spec(cluster.bootstrap_servers(), "gone", PartitionSpec::Default);
         spec.flush_timeout_secs = 1.0;
         let refs = all_nodes(&chain);
-        let mut sink =
-            KafkaSink::build("k", &spec, &chain, &refs, TimestampFormat::Original).unwrap();
+        let mut sink = KafkaSink::build(
+            "k",
+            &spec,
+            &chain,
+            &refs,
+            TimestampFormat::Original,
+            &|_| None,
+        )
+        .unwrap();
         cluster.broker_down(1).unwrap();
         let mut engine = Engine::new(&chain, 3, 1_700_000_000_000, 5);
         for _ in 0..1_000 {
@@ -292,9 +321,16 @@ mod tests {
             PartitionSpec::Case { partition_count: 4 },
         );
         let refs = all_nodes(&chain);
-        let err = KafkaSink::build("k", &spec, &chain, &refs, TimestampFormat::Original)
-            .err()
-            .unwrap();
+        let err = KafkaSink::build(
+            "k",
+            &spec,
+            &chain,
+            &refs,
+            TimestampFormat::Original,
+            &|_| None,
+        )
+        .err()
+        .unwrap();
         // The broker answered: a topic that cannot hold the partitioning is a config error.
         let SinkBuildError::Config(err) = err else {
             panic!("expected a config error, got {err:?}")

@@ -59,9 +59,9 @@ pub enum SinkError {
 pub enum SinkBuildError {
     /// The configuration cannot work (a bad topic template, a setting the client refuses).
     Config(Diagnostic),
-    /// A destination did not answer (a broker that is down): a runtime failure, not a
-    /// mistake in the config.
-    Unreachable(Diagnostic),
+    /// A destination cannot be used now (a broker that does not answer, a folder that does
+    /// not exist): a runtime failure (exit 1), not a mistake in the config (exit 2).
+    Unavailable(Diagnostic),
 }
 
 impl From<Diagnostic> for SinkBuildError {
@@ -179,7 +179,7 @@ impl SinkSet {
     ///
     /// # Errors
     /// [`SinkBuildError::Config`] for a sink this config or build cannot run,
-    /// [`SinkBuildError::Unreachable`] for a destination that does not answer.
+    /// [`SinkBuildError::Unavailable`] for a destination that does not answer.
     pub fn build(
         set: &ConfigSet,
         chain: &Chain,
@@ -206,10 +206,16 @@ impl SinkSet {
                     }
                 },
                 SinkSettings::File { path, format } => {
+                    // The config is fine; the file system is not (yet): a runtime failure.
                     let cannot = |e: std::io::Error| {
-                        Diagnostic::error(format!("cannot create {}: {e}", path.display()))
-                            .at(&spec.settings.place)
-                            .help("check that the folder exists and is writable")
+                        SinkBuildError::Unavailable(
+                            Diagnostic::error(format!(
+                                "sink `{name}` cannot create {}: {e}",
+                                path.display()
+                            ))
+                            .at(spec.place_of("path"))
+                            .help("check that the folder exists and is writable"),
+                        )
                     };
                     match format {
                         FileFormat::Jsonl => Box::new(
@@ -231,15 +237,15 @@ impl SinkSet {
                         .iter()
                         .map(|r| r.value.clone())
                         .collect();
-                    Box::new(
-                        KafkaSink::build(&name, kafka, chain, &refs, options.timestamp_format)
-                            .map_err(|e| match e {
-                                SinkBuildError::Config(d) => {
-                                    SinkBuildError::Config(d.at(&spec.settings.place))
-                                }
-                                unreachable => unreachable,
-                            })?,
-                    )
+                    let at = |field: &str| Some(spec.place_of(field).clone());
+                    Box::new(KafkaSink::build(
+                        &name,
+                        kafka,
+                        chain,
+                        &refs,
+                        options.timestamp_format,
+                        &at,
+                    )?)
                 }
                 #[cfg(not(feature = "kafka"))]
                 SinkSettings::Kafka(_) => {
