@@ -150,27 +150,79 @@ pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// What a start time may look like, for messages.
+pub const START_TIME_FORMS: &str = "an RFC 3339 time such as `2026-01-01T08:00:00Z` or \
+    `2026-01-01T08:00:00+01:00`, a date and time taken as UTC such as `2026-01-01 08:00:00`, \
+    or `now`";
+
 /// Parses a start time: RFC 3339, or a civil time without offset taken as UTC.
 ///
 /// # Errors
-/// The text is not such a time, or it is before the year 0 (which timestamps cannot show).
+/// The text is not such a time, its UTC offset is not one the world uses (beyond -12:00 to
+/// +14:00), or it is before the year 0 (which timestamps cannot show). The message says what
+/// is accepted, with examples.
 pub fn parse_start_time(text: &str) -> Result<jiff::Timestamp, String> {
     let ts = match text.parse::<jiff::Timestamp>() {
         Ok(ts) => ts,
         Err(_) => text
             .parse::<jiff::civil::DateTime>()
-            .and_then(|dt| jiff::tz::Offset::UTC.to_timestamp(dt))
-            .map_err(|e| e.to_string())?,
+            .ok()
+            .and_then(|dt| jiff::tz::Offset::UTC.to_timestamp(dt).ok())
+            .ok_or_else(|| format!("expected {START_TIME_FORMS}"))?,
     };
+    if let Some((sign, hours, minutes)) = utc_offset(text) {
+        let total = hours * 60 + minutes;
+        if (sign == '+' && total > 14 * 60) || (sign == '-' && total > 12 * 60) || minutes >= 60 {
+            return Err(format!(
+                "the UTC offset {sign}{hours:02}:{minutes:02} is not one in use (they run from \
+                 -12:00 to +14:00); expected {START_TIME_FORMS}"
+            ));
+        }
+    }
     if ts.as_millisecond() < MIN_MS {
         return Err("it is before the year 0, which timestamps cannot show".into());
     }
     Ok(ts)
 }
 
+/// The `±HH:MM` (or `±HHMM`, `±HH`) offset at the end of an RFC 3339 time, if it has one.
+fn utc_offset(text: &str) -> Option<(char, u32, u32)> {
+    // The offset follows the time of day, which follows the `T` (or space) separator.
+    let time_at = text.find(['T', 't', ' '])?;
+    let time = &text[time_at..];
+    let at = time.rfind(['+', '-'])?;
+    let sign = time[at..].chars().next()?;
+    let digits: String = time[at + 1..]
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    let hours = digits.get(..2)?.parse().ok()?;
+    let minutes = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+    Some((sign, hours, minutes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_times_parse_and_impossible_offsets_are_refused() {
+        let at = |t: &str| parse_start_time(t).map(|ts| ts.to_string());
+        assert_eq!(at("2026-01-01T08:00:00Z").unwrap(), "2026-01-01T08:00:00Z");
+        assert_eq!(
+            at("2026-01-01T08:00:00+14:00").unwrap(),
+            "2025-12-31T18:00:00Z"
+        );
+        assert_eq!(at("2026-01-01 08:00:00").unwrap(), "2026-01-01T08:00:00Z");
+        let err = at("2026-01-01T00:00:00+25:00").unwrap_err();
+        assert!(err.contains("+25:00 is not one in use"), "{err}");
+        assert!(at("2026-01-01T00:00:00-13:00").is_err());
+        let err = at("yesterday").unwrap_err();
+        assert!(
+            err.contains("`2026-01-01T08:00:00Z`") && !err.contains("digit"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn writes_the_original_format_in_utc() {

@@ -26,6 +26,7 @@ mod backend;
 mod graph;
 mod progress;
 mod run;
+mod signals;
 mod validate;
 
 use clap::{Parser, Subcommand};

@@ -86,8 +86,8 @@ impl TopicProblem {
                 timeout.as_secs_f64()
             ))
             .help(
-                "start the broker or fix `bootstrapServer`; `scripts/broker.sh start` runs a \
-                 local one; `connectTimeout` (seconds) sets how long to wait",
+                "start the broker or fix `bootstrapServer` (host:port, several separated by \
+                 commas); `connectTimeout` (seconds) sets how long to wait",
             ),
             TopicProblem::Missing(why) => Diagnostic::error(format!(
                 "sink `{sink}`: the broker at `{servers}` has no topic `{topic}`{}",

@@ -94,8 +94,12 @@ impl RunReport {
 pub enum RunError {
     #[error("the configuration has errors")]
     Config(Diagnostics),
-    #[error("{0}")]
-    Sink(#[from] SinkError),
+    /// A sink failed during the run; the report has what every sink delivered up to then.
+    #[error("{error}")]
+    Sink {
+        error: SinkError,
+        report: Box<RunReport>,
+    },
     /// A destination did not answer when the run started (a broker that is down).
     #[error("{}", .0.message)]
     Unavailable(Diagnostic),
@@ -267,7 +271,10 @@ impl Run {
             .into_iter()
             .find(|e| !matches!(e, SinkError::Closed { .. })))
         {
-            return Err(RunError::Sink(e));
+            return Err(RunError::Sink {
+                error: e,
+                report: Box::new(report),
+            });
         }
         if report.undelivered() > 0 {
             return Err(RunError::Undelivered {

