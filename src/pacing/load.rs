@@ -527,6 +527,59 @@ impl Load {
         self.cursor.piece = self.shape.piece(self.cursor.k);
     }
 
+    /// For a trace, moves the cursor over the flat stretch between two rows (every tick of it
+    /// has the same rate, so its pieces are flat) when `t` (or, with `by_integral`, that many
+    /// events' worth) lies beyond it, so a search costs its rows, not its seconds.
+    fn skip_flat_trace(&mut self, t: f64, by_integral: bool) {
+        let Shape::Ticks {
+            values: TickValues::Trace(points),
+            len,
+            ..
+        } = &self.shape
+        else {
+            return;
+        };
+        let len = *len;
+        if self.cursor.k % 2 != 0 {
+            return;
+        }
+        let tick = self.cursor.k / 2;
+        let rate = self.shape_value(tick);
+        if tick > 0 && self.shape_value(tick - 1) != rate {
+            return;
+        }
+        // The stretch ends where the tick before the next row begins: that tick's end is
+        // smoothed toward the next row's rate.
+        // After the last row the rate stays flat to the end of the trace.
+        let flat_ticks = match points[points.partition_point(|p| p.second <= tick)..].first() {
+            Some(next) => next.second.saturating_sub(1).saturating_sub(tick),
+            None => len.saturating_sub(tick),
+        };
+        if flat_ticks < 2 {
+            return;
+        }
+        let (length, area) = (flat_ticks as f64, rate * flat_ticks as f64);
+        let beyond = if by_integral {
+            t >= self.cursor.before + area
+        } else {
+            t >= self.cursor.start + length
+        };
+        if beyond {
+            self.cursor.k += 2 * flat_ticks;
+            self.cursor.start += length;
+            self.cursor.before += area;
+            self.cursor.piece = self.shape.piece(self.cursor.k);
+        }
+    }
+
+    /// The value of tick `i` of a per-tick shape (0 for other shapes).
+    fn shape_value(&self, i: u64) -> f64 {
+        match &self.shape {
+            Shape::Ticks { values, .. } => values.at(i),
+            Shape::Constant(_) | Shape::Steps { .. } => 0.0,
+        }
+    }
+
     /// Moves the cursor to the piece containing `t`; false if `t` is past a finite end.
     fn seek_time(&mut self, t: f64) -> bool {
         if t < self.cursor.start {
@@ -541,6 +594,7 @@ impl Load {
                     if !self.advance() {
                         return true;
                     }
+                    self.skip_flat_trace(t, false);
                 }
             }
         }
@@ -580,6 +634,7 @@ impl Schedule for Load {
             if !self.advance() {
                 return None;
             }
+            self.skip_flat_trace(target, true);
         }
     }
 
@@ -901,5 +956,50 @@ mod tests {
         assert_eq!(load.tick_value(999_999_999), 5.0);
         assert_eq!(load.tick_value(1_000_000_000), 0.0);
         assert_eq!(load.due_by(3.0), 30);
+    }
+
+    /// Skipping a trace's flat stretches gives the same counts and deadlines as walking them.
+    #[test]
+    fn trace_flat_stretches_are_skipped_exactly() {
+        let points = vec![
+            TracePoint {
+                second: 0,
+                rate: 10.0,
+            },
+            TracePoint {
+                second: 5,
+                rate: 20.0,
+            },
+            TracePoint {
+                second: 9,
+                rate: 0.0,
+            },
+            TracePoint {
+                second: 12,
+                rate: 7.0,
+            },
+        ];
+        let spec = LoadSpec::Trace {
+            path: "t.csv".into(),
+            points,
+        };
+        assert_eq!(
+            per_tick(&spec, 14),
+            [10, 10, 10, 10, 10, 20, 20, 20, 20, 0, 0, 0, 7, 0]
+        );
+        let total = 50 + 80 + 7;
+        let mut walked = Load::new(&spec);
+        let in_order: Vec<f64> = (1..=total).map(|n| walked.deadline(n).unwrap()).collect();
+        for (i, want) in in_order.iter().enumerate() {
+            // A fresh load jumps straight to event n.
+            let got = Load::new(&spec).deadline(i as u64 + 1).unwrap();
+            assert!(
+                (got - want).abs() < 1e-9,
+                "event {}: {got} vs {want}",
+                i + 1
+            );
+        }
+        assert!(in_order.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(Load::new(&spec).deadline(total + 1), None);
     }
 }
