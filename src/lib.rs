@@ -47,6 +47,11 @@
 //! librdkafka) and `backend` (the `backend` module, the load backend; tokio and axum). Without
 //! them the generator, its other sinks and `def run`/`validate`/`graph`/`analyze` remain.
 
+/// README.md's Rust blocks, compiled and run as doctests so the README cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod analysis;
 #[cfg(feature = "backend")]
 pub mod backend;
