@@ -309,8 +309,10 @@ mod tests {
         let delivery = sink.finish().unwrap();
         assert_eq!(delivery.delivered, 0);
         assert_eq!(delivery.failed, 1_000);
-        // Why, for the command line to print.
+        // Why, for the command line to print; and that these are events *not acknowledged*
+        // (the broker may still have stored some), which the summary says in those words.
         assert!(delivery.error.is_some());
+        assert!(delivery.acknowledged);
     }
 
     #[test]
