@@ -33,6 +33,19 @@ fn run(args: &[&str], limit: Duration) -> (i32, String, String) {
     )
 }
 
+/// A copy of the assembly line's datasources in `dir/name`, each file's text passed through
+/// `edit`.
+fn assembly_copy(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let copy = dir.join(name);
+    std::fs::create_dir(&copy).unwrap();
+    for f in std::fs::read_dir(root().join(ASSEMBLY)).unwrap() {
+        let f = f.unwrap().path();
+        let text = edit(std::fs::read_to_string(&f).unwrap());
+        std::fs::write(copy.join(f.file_name().unwrap()), text).unwrap();
+    }
+    copy
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -206,12 +219,7 @@ fn twenty_thousand_bad_references_give_a_bounded_report() {
 #[test]
 fn symlink_loops_fifos_and_devices_do_not_hang_or_eat_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let configs = dir.path().join("configs");
-    std::fs::create_dir(&configs).unwrap();
-    for f in std::fs::read_dir(root().join(ASSEMBLY)).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, configs.join(f.file_name().unwrap())).unwrap();
-    }
+    let configs = assembly_copy(dir.path(), "configs", |text| text);
     std::fs::copy(root().join(COUNT_BASED), configs.join("sim.yaml")).unwrap();
     std::fs::copy(root().join(CONSOLE), configs.join("sink.yaml")).unwrap();
     std::os::unix::fs::symlink(&configs, configs.join("loop")).unwrap();
@@ -337,15 +345,9 @@ fn no_sink_is_an_error_for_run_and_a_warning_for_validate() {
 #[test]
 fn warnings_do_not_cascade_from_one_mistake() {
     let dir = tempfile::tempdir().unwrap();
-    let configs = dir.path().join("line");
-    std::fs::create_dir(&configs).unwrap();
-    for f in std::fs::read_dir(root().join(ASSEMBLY)).unwrap() {
-        let f = f.unwrap().path();
-        let text = std::fs::read_to_string(&f)
-            .unwrap()
-            .replace("lowerBound", "lowerbound");
-        std::fs::write(configs.join(f.file_name().unwrap()), text).unwrap();
-    }
+    let configs = assembly_copy(dir.path(), "line", |text| {
+        text.replace("lowerBound", "lowerbound")
+    });
     let (code, _, stderr) = run(
         &["validate", configs.to_str().unwrap(), COUNT_BASED, CONSOLE],
         Duration::from_secs(20),

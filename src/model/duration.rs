@@ -63,20 +63,10 @@ fn to_ms(minutes: f64) -> i64 {
     (minutes * MS_PER_MINUTE + 0.5) as i64
 }
 
-/// E[max(X, 0)] for X ~ Normal(mu, sigma): the mean of a gaussian duration clamped at 0.
-pub fn clamped_normal_mean(mu: f64, sigma: f64) -> f64 {
-    if sigma == 0.0 {
-        return mu.max(0.0);
-    }
-    let z = mu / sigma;
-    let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let cdf = 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
-    mu * cdf + sigma * pdf
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::duration::clamped_normal_mean;
     use rand::SeedableRng;
     use rand_xoshiro::Xoshiro256PlusPlus;
 
