@@ -740,3 +740,72 @@ fn a_connection_cut_while_sending_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// The original's http sink posts `json.dumps(frame, indent=4)`. Every event still comes out as
+/// one compact line (the probe's reproducer, and an indented frame of two events with spaces and
+/// escapes inside strings, which stay); compact events keep their bytes; `/metrics` counts the
+/// events that were made compact.
+#[test]
+fn pretty_printed_events_are_emitted_as_one_compact_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let backend = BackendProcess::start(&["--output", &format!("file:{}", out.display())]);
+    let register = format!("{}/register", backend.url);
+    assert_eq!(
+        post(
+            &register,
+            b"{\"duration\":1000,\"events\":[{\n\"activity\":\"a\"\n}]}"
+        )
+        .0,
+        200
+    );
+    let indented = "{\n    \"duration\": 1000,\n    \"events\": [\n        {\n            \
+                    \"activity\": \"Goods  Delivery\",\n            \"caseid\": \"case_1\",\n            \
+                    \"note\": \"a \\\"quoted\\\" \\\\ word\"\n        },\n        {\n            \
+                    \"caseid\": \"case_2\",\n            \"n\": [\n                1,\n                \
+                    2.50\n            ]\n        }\n    ]\n}";
+    assert_eq!(post(&register, indented.as_bytes()).0, 200);
+    let compact = br#"{"duration":1000,"events":[{"caseid":"case_3","a":"x y"}]}"#;
+    assert_eq!(post(&register, compact).0, 200);
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 4.0, Duration::from_secs(10));
+    assert_eq!(backend.metric("compacted_events_total"), 3.0);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        lines(&out),
+        [
+            r#"{"activity":"a"}"#,
+            r#"{"activity":"Goods  Delivery","caseid":"case_1","note":"a \"quoted\" \\ word"}"#,
+            r#"{"caseid":"case_2","n":[1,2.50]}"#,
+            r#"{"caseid":"case_3","a":"x y"}"#,
+        ]
+    );
+}
+
+/// Into Kafka too: a pretty-printed event's record value is compact, keyed by its case id.
+#[cfg(feature = "kafka")]
+#[test]
+fn pretty_printed_events_reach_kafka_compact() {
+    let Some(bootstrap) = broker() else { return };
+    let topic = unique("compact");
+    create_topic(&bootstrap, &topic, 1);
+    let backend = BackendProcess::start(&["--bootstrap-server", &bootstrap, "--topic", &topic]);
+    let body = "{\n    \"duration\": 1000,\n    \"events\": [\n        {\n            \
+                \"caseid\": \"case_1\",\n            \"activity\": \"Goods Delivery\"\n        }\n    ]\n}";
+    assert_eq!(
+        post(&format!("{}/register", backend.url), body.as_bytes()).0,
+        200
+    );
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 1.0, Duration::from_secs(10));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    let records = consume(&bootstrap, &topic, 1);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].key, "case_1");
+    assert_eq!(
+        records[0].value,
+        r#"{"caseid":"case_1","activity":"Goods Delivery"}"#
+    );
+}

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     pub received_events: AtomicU64,
     pub received_frames: AtomicU64,
+    /// Events that arrived with whitespace (pretty-printed) and were made compact.
+    pub compacted_events: AtomicU64,
     pub emitted_events: AtomicU64,
     pub emitted_frames: AtomicU64,
     pub queued_events: AtomicU64,
@@ -62,6 +64,12 @@ impl Metrics {
             "counter",
             "Frames accepted by /register.",
             get(&self.received_frames).to_string(),
+        );
+        metric(
+            "compacted_events_total",
+            "counter",
+            "Accepted events that arrived with whitespace (e.g. pretty-printed) and were made compact.",
+            get(&self.compacted_events).to_string(),
         );
         metric(
             "emitted_events_total",

@@ -22,6 +22,7 @@
 //! ([`BackendReport::drain_expired`]).
 
 pub mod emitter;
+pub mod json;
 pub mod metrics;
 pub mod output;
 pub mod queue;

@@ -4,7 +4,7 @@
 //! A frame keeps its events as they arrived: the raw JSON text of every event, one after the
 //! other in one buffer, with each event's range, its Kafka key (the `caseid`) and its topic.
 //! So a frame is two allocations, however many events it holds, and an event goes out byte for
-//! byte as the generator sent it.
+//! byte as the generator sent it (made compact first if it was not: see [`super::json`]).
 //!
 //! The bound is on events: [`FrameQueue::push`] refuses a frame that would take the queued events
 //! past the limit (the server answers 429), so memory stays bounded however fast frames come.
@@ -33,6 +33,8 @@ pub struct Frame {
     pub duration: Duration,
     pub data: Vec<u8>,
     pub events: Vec<EventSlot>,
+    /// How many of the events arrived with whitespace and were made compact.
+    pub compacted: u64,
 }
 
 impl Frame {
@@ -124,6 +126,9 @@ impl FrameQueue {
         if queued + n > self.max_queued_events {
             return Err(Refused::Full);
         }
+        self.metrics
+            .compacted_events
+            .fetch_add(frame.compacted, Ordering::Relaxed);
         state.frames.push_back(frame);
         self.metrics.queued_events.fetch_add(n, Ordering::Relaxed);
         self.metrics.queued_frames.fetch_add(1, Ordering::Relaxed);
@@ -196,6 +201,7 @@ mod tests {
                 };
                 n
             ],
+            compacted: 0,
         }
     }
 

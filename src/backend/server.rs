@@ -3,8 +3,9 @@
 //!
 //! `/register` takes the original's body, `{"duration": <µs>, "events": [<event>, ...]}`
 //! ([`crate::frame`] owns the wire format). The events are kept as the JSON text they arrived
-//! as ([`serde_json::value::RawValue`]); only their `caseid` (the Kafka key) and, for a topic
-//! template, `node` and `group` are read.
+//! as ([`serde_json::value::RawValue`]), made compact if they were not ([`super::json`]: a
+//! pretty-printed event would be several lines); only their `caseid` (the Kafka key) and, for
+//! a topic template, `node` and `group` are read.
 //! Every problem with a body is an answer, never a panic: 400 with the reason for bad JSON or
 //! a bad field or a frame longer than `--max-frame-duration`, 413 for a body over
 //! `--max-body-bytes` or a frame over `--max-queued-events`, 429 with `Retry-After` when the
@@ -15,6 +16,7 @@
 //! for large frames) then gets the 413 without uploading the body at all, and a bogus length
 //! gets its answer at once instead of the server waiting for bytes that never come.
 
+use super::json;
 use super::queue::{EventSlot, Frame, FrameQueue, Refused};
 use super::topics::Topics;
 use crate::frame;
@@ -84,6 +86,7 @@ pub fn parse_register(
         duration,
         data: Vec::with_capacity(body.len()),
         events: Vec::with_capacity(parsed.events.len()),
+        compacted: 0,
     };
     for (i, raw) in parsed.events.iter().enumerate() {
         let fields = frame::event_fields(i, raw)?;
@@ -100,7 +103,9 @@ pub fn parse_register(
             0
         };
         let at = frame.data.len();
-        frame.data.extend_from_slice(raw.get().as_bytes());
+        if json::append_compact(&mut frame.data, raw.get().as_bytes()) {
+            frame.compacted += 1;
+        }
         let value = at..frame.data.len();
         let key = fields.caseid.map(|c| {
             let at = frame.data.len();
@@ -288,13 +293,14 @@ mod tests {
     use crate::backend::output::OutputSpec;
 
     #[test]
-    fn keeps_events_as_they_came_with_their_keys() {
+    fn keeps_events_compact_with_their_keys() {
         let topics = Topics::new(&OutputSpec::Stdout).unwrap();
         let body = br#"{"duration": 2000000, "events": [{"caseid":"case_1", "x": [1, 2]}, {"caseid":"case_\u0032"}]}"#;
         let frame = parse_register(body, &topics, Duration::from_secs(3600)).unwrap();
         assert_eq!(frame.duration, Duration::from_secs(2));
         assert_eq!(frame.events.len(), 2);
-        assert_eq!(frame.value(0), br#"{"caseid":"case_1", "x": [1, 2]}"#);
+        assert_eq!(frame.value(0), br#"{"caseid":"case_1","x":[1,2]}"#);
+        assert_eq!(frame.compacted, 1);
         assert_eq!(frame.value(1), br#"{"caseid":"case_\u0032"}"#);
         assert_eq!(frame.key(1), Some(&b"case_2"[..]));
     }
