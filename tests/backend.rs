@@ -18,7 +18,7 @@ use common::{
     unique,
 };
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, Shutdown};
+use def::backend::{Backend, BackendConfig, Limits, Shutdown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -385,11 +385,12 @@ fn shared_backend() -> &'static Backend {
         let path =
             std::env::temp_dir().join(format!("def-backend-fuzz-{}.jsonl", std::process::id()));
         Backend::start(BackendConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            base_path: "/loadgenerator".into(),
-            output: OutputSpec::File(path),
-            max_queued_events: 1000,
+            limits: Limits {
+                events: 1000,
+                ..Limits::default()
+            },
             max_body_bytes: 1 << 20,
+            ..BackendConfig::new("127.0.0.1:0".parse().unwrap(), OutputSpec::File(path))
         })
         .expect("an in-process backend")
     })
@@ -401,11 +402,16 @@ fn an_in_process_backend_reports_and_drains() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
     let backend = Backend::start(BackendConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
         base_path: "/".into(),
-        output: OutputSpec::File(path.clone()),
-        max_queued_events: 100,
+        limits: Limits {
+            events: 100,
+            ..Limits::default()
+        },
         max_body_bytes: 1 << 20,
+        ..BackendConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            OutputSpec::File(path.clone()),
+        )
     })
     .unwrap();
     let body = br#"{"duration": 0, "events": [{"caseid":"case_7","n":1},{"n":2}]}"#;
@@ -507,13 +513,10 @@ fn a_kafka_output_without_kafka_support_is_a_clear_error() {
         connect_timeout_secs: 1.0,
         flush_timeout_secs: 1.0,
     };
-    let error = Backend::start(BackendConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        base_path: "/".into(),
-        output: OutputSpec::Kafka(spec),
-        max_queued_events: 10,
-        max_body_bytes: 1 << 20,
-    })
+    let error = Backend::start(BackendConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        OutputSpec::Kafka(spec),
+    ))
     .err()
     .expect("no Kafka output without Kafka support");
     assert!(
@@ -590,7 +593,7 @@ fn a_drain_timeout_ends_the_shutdown_and_reports_the_dropped_events() {
     );
     assert!(!ok, "a drain cut short exits 1: {stderr}");
     assert!(
-        stderr.contains("emitting 6 queued events (for at most 0.5 s"),
+        stderr.contains("emitting 6 queued events (3 frames, 30.000 s; for at most 0.5 s"),
         "{stderr}"
     );
     assert!(stderr.contains("emitted 0 in 0 frames"), "{stderr}");
