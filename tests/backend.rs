@@ -1309,6 +1309,16 @@ fn stalled_requests_are_cut_off_after_the_read_timeout() {
     until_closed(connect(), "an idle connection");
 
     assert_eq!(backend.metric("rejected_requests_total{code=\"408\"}"), 1.0);
+    // A kept-alive connection idle past the timeout is closed too; a pooling client (ureq, as
+    // def's http sink) notices and connects again.
+    let pooled = agent();
+    let health = format!("{}/health", backend.root());
+    for _ in 0..2 {
+        let mut response = pooled.get(&health).call().expect("answered");
+        assert_eq!(response.status().as_u16(), 200);
+        let _ = response.body_mut().read_to_string();
+        std::thread::sleep(Duration::from_millis(1200));
+    }
     let (ok, stderr) = backend.terminate();
     assert!(ok, "{stderr}");
 }
