@@ -510,6 +510,16 @@ mod tests {
     }
 
     #[test]
+    fn tokens_match_only_exactly() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3cret", b"s3creT"));
+        assert!(!same_token(b"s3cret", b"s3cre"));
+        assert!(!same_token(b"s3cre", b"s3cret"));
+        assert!(!same_token(b"", b"s3cret"));
+        assert!(!same_token(b"s3cret\0", b"s3cret"));
+    }
+
+    #[test]
     fn explains_bad_bodies() {
         let topics = Topics::new(&OutputSpec::Stdout).unwrap();
         let bad = |body: &str| {
