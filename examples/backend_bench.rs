@@ -14,7 +14,7 @@
 //! `DEF_KAFKA_BOOTSTRAP` says where the broker is (default `127.0.0.1:19092`).
 
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, Shutdown};
+use def::backend::{Backend, BackendConfig, Limits, Shutdown};
 use def::config::{KafkaSinkSpec, PartitionSpec};
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -92,11 +92,12 @@ fn measure(
     duration: Duration,
 ) -> anyhow::Result<Measured> {
     let backend = Backend::start(BackendConfig {
-        listen: "127.0.0.1:0".parse()?,
-        base_path: "/loadgenerator".into(),
-        output,
-        max_queued_events: events + 1,
+        limits: Limits {
+            events: events + 1,
+            ..Limits::default()
+        },
         max_body_bytes: 1 << 30,
+        ..BackendConfig::new("127.0.0.1:0".parse()?, output)
     })
     .map_err(|d| anyhow::anyhow!("{}", d.render()))?;
     let agent: ureq::Agent = ureq::Agent::config_builder()

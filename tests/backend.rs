@@ -18,7 +18,7 @@ use common::{
     unique,
 };
 use def::backend::output::OutputSpec;
-use def::backend::{Backend, BackendConfig, Shutdown};
+use def::backend::{Backend, BackendConfig, Limits, Shutdown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -44,9 +44,17 @@ struct BackendProcess {
 impl BackendProcess {
     /// Starts `def backend --listen 127.0.0.1:0 <args>` and reads its URL from stderr.
     fn start(args: &[&str]) -> BackendProcess {
+        BackendProcess::start_with(&["--listen", "127.0.0.1:0"], args, &[])
+    }
+
+    /// Starts `def backend <listen> <args>` with `env` set and reads its URL from stderr.
+    fn start_with(listen: &[&str], args: &[&str], env: &[(&str, &str)]) -> BackendProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_def"))
-            .args(["backend", "--listen", "127.0.0.1:0"])
+            .arg("backend")
+            .args(listen)
             .args(args)
+            .env_remove("DEF_BACKEND_TOKEN")
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -78,6 +86,12 @@ impl BackendProcess {
 
     fn metric(&self, name: &str) -> f64 {
         metric(&self.root(), name)
+    }
+
+    /// `/stop` (dropping the queue), then [`BackendProcess::terminate`].
+    fn terminate_dropping(self) -> (bool, String) {
+        assert_eq!(post(&format!("{}/stop", self.url), b"").0, 200);
+        self.terminate()
     }
 
     /// Sends SIGTERM and waits for the exit; returns (success, stderr).
@@ -224,13 +238,21 @@ fn sigterm_drains_the_queue_or_drops_it_on_request() {
         let emitted = lines(&out);
         if drop_on_stop {
             assert!(emitted.is_empty());
-            assert!(stderr.contains("dropping 12 queued events"), "{stderr}");
+            assert!(
+                stderr.contains("dropping 12 queued events (4 frames)"),
+                "{stderr}"
+            );
             assert!(stderr.contains("dropped 12"), "{stderr}");
         } else {
             assert_eq!(emitted.len(), 12);
             assert_eq!(emitted[2], r#"{"caseid":"case_1"}"#);
             assert!(stderr.contains("dropped 0"), "{stderr}");
         }
+        // What a kill would have lost is in the summary.
+        assert!(
+            stderr.contains("queued at shutdown: 12 events in 4 frames (0.040 s)"),
+            "{stderr}"
+        );
     }
 }
 
@@ -385,11 +407,12 @@ fn shared_backend() -> &'static Backend {
         let path =
             std::env::temp_dir().join(format!("def-backend-fuzz-{}.jsonl", std::process::id()));
         Backend::start(BackendConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            base_path: "/loadgenerator".into(),
-            output: OutputSpec::File(path),
-            max_queued_events: 1000,
+            limits: Limits {
+                events: 1000,
+                ..Limits::default()
+            },
             max_body_bytes: 1 << 20,
+            ..BackendConfig::new("127.0.0.1:0".parse().unwrap(), OutputSpec::File(path))
         })
         .expect("an in-process backend")
     })
@@ -401,11 +424,16 @@ fn an_in_process_backend_reports_and_drains() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.jsonl");
     let backend = Backend::start(BackendConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
         base_path: "/".into(),
-        output: OutputSpec::File(path.clone()),
-        max_queued_events: 100,
+        limits: Limits {
+            events: 100,
+            ..Limits::default()
+        },
         max_body_bytes: 1 << 20,
+        ..BackendConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            OutputSpec::File(path.clone()),
+        )
     })
     .unwrap();
     let body = br#"{"duration": 0, "events": [{"caseid":"case_7","n":1},{"n":2}]}"#;
@@ -507,13 +535,10 @@ fn a_kafka_output_without_kafka_support_is_a_clear_error() {
         connect_timeout_secs: 1.0,
         flush_timeout_secs: 1.0,
     };
-    let error = Backend::start(BackendConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        base_path: "/".into(),
-        output: OutputSpec::Kafka(spec),
-        max_queued_events: 10,
-        max_body_bytes: 1 << 20,
-    })
+    let error = Backend::start(BackendConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        OutputSpec::Kafka(spec),
+    ))
     .err()
     .expect("no Kafka output without Kafka support");
     assert!(
@@ -590,7 +615,11 @@ fn a_drain_timeout_ends_the_shutdown_and_reports_the_dropped_events() {
     );
     assert!(!ok, "a drain cut short exits 1: {stderr}");
     assert!(
-        stderr.contains("emitting 6 queued events (for at most 0.5 s"),
+        stderr.contains("emitting 6 queued events (3 frames, 30.000 s; for at most 0.5 s"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("queued at shutdown: 6 events in 3 frames (30.000 s)"),
         "{stderr}"
     );
     assert!(stderr.contains("emitted 0 in 0 frames"), "{stderr}");
@@ -739,4 +768,617 @@ fn a_connection_cut_while_sending_is_a_clear_error() {
         !stderr.contains("no answer from the load backend"),
         "{stderr}"
     );
+}
+
+/// The original's http sink posts `json.dumps(frame, indent=4)`. Every event still comes out as
+/// one compact line (the probe's reproducer, and an indented frame of two events with spaces and
+/// escapes inside strings, which stay); compact events keep their bytes; `/metrics` counts the
+/// events that were made compact.
+#[test]
+fn pretty_printed_events_are_emitted_as_one_compact_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let backend = BackendProcess::start(&["--output", &format!("file:{}", out.display())]);
+    let register = format!("{}/register", backend.url);
+    assert_eq!(
+        post(
+            &register,
+            b"{\"duration\":1000,\"events\":[{\n\"activity\":\"a\"\n}]}"
+        )
+        .0,
+        200
+    );
+    let indented = "{\n    \"duration\": 1000,\n    \"events\": [\n        {\n            \
+                    \"activity\": \"Goods  Delivery\",\n            \"caseid\": \"case_1\",\n            \
+                    \"note\": \"a \\\"quoted\\\" \\\\ word\"\n        },\n        {\n            \
+                    \"caseid\": \"case_2\",\n            \"n\": [\n                1,\n                \
+                    2.50\n            ]\n        }\n    ]\n}";
+    assert_eq!(post(&register, indented.as_bytes()).0, 200);
+    let compact = br#"{"duration":1000,"events":[{"caseid":"case_3","a":"x y"}]}"#;
+    assert_eq!(post(&register, compact).0, 200);
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 4.0, Duration::from_secs(10));
+    assert_eq!(backend.metric("compacted_events_total"), 3.0);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        lines(&out),
+        [
+            r#"{"activity":"a"}"#,
+            r#"{"activity":"Goods  Delivery","caseid":"case_1","note":"a \"quoted\" \\ word"}"#,
+            r#"{"caseid":"case_2","n":[1,2.50]}"#,
+            r#"{"caseid":"case_3","a":"x y"}"#,
+        ]
+    );
+}
+
+/// Into Kafka too: a pretty-printed event's record value is compact, keyed by its case id.
+#[cfg(feature = "kafka")]
+#[test]
+fn pretty_printed_events_reach_kafka_compact() {
+    let Some(bootstrap) = broker() else { return };
+    let topic = unique("compact");
+    create_topic(&bootstrap, &topic, 1);
+    let backend = BackendProcess::start(&["--bootstrap-server", &bootstrap, "--topic", &topic]);
+    let body = "{\n    \"duration\": 1000,\n    \"events\": [\n        {\n            \
+                \"caseid\": \"case_1\",\n            \"activity\": \"Goods Delivery\"\n        }\n    ]\n}";
+    assert_eq!(
+        post(&format!("{}/register", backend.url), body.as_bytes()).0,
+        200
+    );
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 1.0, Duration::from_secs(10));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    let records = consume(&bootstrap, &topic, 1);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].key, "case_1");
+    assert_eq!(
+        records[0].value,
+        r#"{"caseid":"case_1","activity":"Goods Delivery"}"#
+    );
+}
+
+/// A request with an optional bearer token; returns (status, headers we look at, body text).
+fn request(
+    method: &str,
+    url: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> (u16, Option<String>, String) {
+    let agent = agent();
+    let mut response = match method {
+        "GET" => {
+            let mut r = agent.get(url);
+            if let Some(a) = authorization {
+                r = r.header("authorization", a);
+            }
+            r.call()
+        }
+        _ => {
+            let mut r = agent.post(url);
+            if let Some(a) = authorization {
+                r = r.header("authorization", a);
+            }
+            r.send(body)
+        }
+    }
+    .expect("the backend answers");
+    let www = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (response.status().as_u16(), www, text)
+}
+
+/// A frame of `n` events `{"caseid":"case_<from + i>"}` lasting `micros`.
+fn frame_body(from: usize, n: usize, micros: u64) -> String {
+    let events: Vec<String> = (from..from + n)
+        .map(|i| format!(r#"{{"caseid":"case_{i}"}}"#))
+        .collect();
+    format!(r#"{{"duration":{micros},"events":[{}]}}"#, events.join(","))
+}
+
+/// Finding: `/stop` during a long frame answered `dropped_events: 0` (the summary later said
+/// 2), and the next frame waited for the rest of the stopped one. Now `/stop` ends the frame
+/// at once: its answer counts the frame's events not yet emitted, the summary agrees, and the
+/// next frame (10 ms) is emitted at once, not after the stopped 10 s frame's end.
+#[test]
+fn stop_during_a_long_frame_ends_it_at_once_with_exact_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let backend = BackendProcess::start(&["--output", &format!("file:{}", out.display())]);
+    let register = format!("{}/register", backend.url);
+    // Two events due 5 s and 10 s into the frame.
+    assert_eq!(
+        post(&register, frame_body(0, 2, 10_000_000).as_bytes()).0,
+        200
+    );
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, _, text) = post(&format!("{}/stop", backend.url), b"");
+    assert_eq!(status, 200);
+    assert_eq!(text, r#"{"dropped_events":2,"dropped_frames":1}"#);
+    assert_eq!(backend.metric("queued_events"), 0.0);
+    assert_eq!(backend.metric("queued_frames"), 0.0);
+    assert_eq!(backend.metric("queued_duration_seconds"), 0.0);
+
+    let began = Instant::now();
+    assert_eq!(post(&register, frame_body(7, 1, 10_000).as_bytes()).0, 200);
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    wait_emitted(&backend, 1.0, Duration::from_secs(5));
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "the next frame waited {:?}",
+        began.elapsed()
+    );
+
+    // Stopped half-way through a frame of 6 events over 1.2 s: whatever the timing, the answer
+    // and the events emitted add up to the frame, and the summary says the same.
+    assert_eq!(
+        post(&register, frame_body(10, 6, 1_200_000).as_bytes()).0,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, _, text) = post(&format!("{}/stop", backend.url), b"");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dropped = answer["dropped_events"].as_u64().unwrap();
+    assert_eq!(answer["dropped_frames"], 1, "{text}");
+    std::thread::sleep(Duration::from_millis(300));
+    let emitted = backend.metric("emitted_events_total") as u64 - 1;
+    assert_eq!(dropped + emitted, 6, "{text}; emitted {emitted}");
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!("dropped {}\n", 2 + dropped)),
+        "{stderr}"
+    );
+    let lines = lines(&out);
+    assert_eq!(lines.len() as u64, 1 + emitted);
+    assert_eq!(lines[0], r#"{"caseid":"case_7"}"#);
+}
+
+/// Finding: the original's http sink ignores status codes, so a 429 lost its frame. With
+/// `--when-full block` (the default) a client that never retries posts 40 frames of 5 events
+/// back to back against a queue of 10 events: every request is held until its frame fits and
+/// answered 200, and all 200 events are emitted, in order, none refused, and the summary counts
+/// them. With `--when-full reject` the same client gets 429s (and would lose those frames).
+#[test]
+fn a_client_that_never_retries_loses_nothing_when_requests_block() {
+    for mode in ["block", "reject"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("e.jsonl");
+        let backend = BackendProcess::start(&[
+            "--output",
+            &format!("file:{}", out.display()),
+            "--max-queued-events",
+            "10",
+            "--when-full",
+            mode,
+        ]);
+        assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+        let register = format!("{}/register", backend.url);
+        // Frames of 20 ms; with reject 100 ms, so that posting surely outruns emission.
+        let micros = if mode == "block" { 20_000 } else { 100_000 };
+        let mut refused = 0;
+        for f in 0..40 {
+            let (status, retry, text) = post(&register, frame_body(f * 5, 5, micros).as_bytes());
+            match status {
+                200 => {}
+                429 if mode == "reject" => {
+                    assert_eq!(retry.as_deref(), Some("1"));
+                    assert!(
+                        text.contains("the queue is full (its events limit)"),
+                        "{text}"
+                    );
+                    refused += 1;
+                }
+                _ => panic!("{mode}: frame {f}: {status} {text}"),
+            }
+        }
+        let accepted = 200 - 5 * refused;
+        wait_emitted(&backend, accepted as f64, Duration::from_secs(15));
+        assert_eq!(backend.metric("waiting_requests"), 0.0);
+        let (ok, stderr) = backend.terminate();
+        assert!(ok, "{stderr}");
+        let lines = lines(&out);
+        if mode == "block" {
+            assert_eq!(refused, 0);
+            let want: Vec<String> = (0..200)
+                .map(|i| format!(r#"{{"caseid":"case_{i}"}}"#))
+                .collect();
+            assert_eq!(lines, want);
+            assert!(
+                stderr.contains("received 200 events in 40 frames; emitted 200 in 40 frames"),
+                "{stderr}"
+            );
+        } else {
+            assert!(refused > 0, "reject never refused: the test proves nothing");
+            assert_eq!(lines.len(), accepted);
+        }
+    }
+}
+
+/// `--when-full block` waits at most `--block-timeout`, then answers 429 with Retry-After; a
+/// full queue before `/start` answers 429 at once (it cannot drain, and def's http sink then
+/// sends `/start` early); a shutdown answers a waiting request 503 at once.
+#[test]
+fn a_blocked_register_ends_with_429_after_the_block_timeout_or_503_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", dir.path().join("e.jsonl").display()),
+        "--max-queued-events",
+        "2",
+        "--block-timeout",
+        "0.3",
+        "--drop-on-stop",
+    ]);
+    let register = format!("{}/register", backend.url);
+    assert_eq!(
+        post(&register, frame_body(0, 2, 10_000_000).as_bytes()).0,
+        200
+    );
+    let (status, retry, text) = post(&register, frame_body(2, 1, 1000).as_bytes());
+    assert_eq!((status, retry.as_deref()), (429, Some("1")), "{text}");
+    // At once: not the block timeout's "stayed full".
+    assert!(text.contains("emission has not started"), "{text}");
+
+    assert_eq!(post(&format!("{}/start", backend.url), b"").0, 200);
+    let began = Instant::now();
+    let (status, retry, text) = post(&register, frame_body(2, 1, 1000).as_bytes());
+    assert!(
+        began.elapsed() >= Duration::from_millis(300),
+        "did not wait"
+    );
+    assert_eq!((status, retry.as_deref()), (429, Some("1")), "{text}");
+    assert!(
+        text.contains("the queue stayed full (its events limit) for --block-timeout 0.3 s"),
+        "{text}"
+    );
+    let backend_ended = {
+        // A second backend with a long block timeout: SIGTERM answers the waiting request.
+        let backend2 = BackendProcess::start(&[
+            "--output",
+            &format!("file:{}", dir.path().join("e2.jsonl").display()),
+            "--max-queued-events",
+            "2",
+            "--drop-on-stop",
+        ]);
+        let url = backend2.url.clone();
+        assert_eq!(
+            post(
+                &format!("{url}/register"),
+                frame_body(0, 2, 10_000_000).as_bytes()
+            )
+            .0,
+            200
+        );
+        assert_eq!(post(&format!("{url}/start"), b"").0, 200);
+        let waiter = std::thread::spawn(move || {
+            let began = Instant::now();
+            let answer = post(
+                &format!("{url}/register"),
+                frame_body(2, 1, 1000).as_bytes(),
+            );
+            (answer, began.elapsed())
+        });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while backend2.metric("waiting_requests") < 1.0 {
+            assert!(Instant::now() < deadline, "the request never waited");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (ok, stderr) = backend2.terminate();
+        let ((status, _, text), waited) = waiter.join().unwrap();
+        assert_eq!(status, 503, "{text}");
+        assert!(text.contains("shutting down"), "{text}");
+        assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+        (ok, stderr)
+    };
+    assert!(backend_ended.0, "{}", backend_ended.1);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// Finding: empty frames bypassed `--max-queued-events` (20,000 empty frames of 3600 s were
+/// accepted). Frames and their duration are bounded too: by default a day of frames (24 of an
+/// hour; the 25th gets 429), and with `--max-queued-frames 3 --max-queued-duration 10` the
+/// bounds answer like a full queue; a frame longer than the duration bound alone gets 413.
+#[test]
+fn empty_frames_are_bounded_by_count_and_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = format!("file:{}", dir.path().join("e.jsonl").display());
+    let backend = BackendProcess::start(&["--output", &output, "--when-full", "reject"]);
+    let register = format!("{}/register", backend.url);
+    let hour = br#"{"duration":3600000000,"events":[]}"#;
+    for _ in 0..24 {
+        assert_eq!(post(&register, hour).0, 200);
+    }
+    let (status, _, text) = post(&register, hour);
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("its duration limit"), "{text}");
+    assert_eq!(backend.metric("queued_duration_seconds"), 86_400.0);
+    assert_eq!(backend.metric("queued_frames"), 24.0);
+    let (ok, stderr) = backend.terminate_dropping();
+    assert!(ok, "{stderr}");
+
+    let backend = BackendProcess::start(&[
+        "--output",
+        &output,
+        "--when-full",
+        "reject",
+        "--max-queued-frames",
+        "3",
+        "--max-queued-duration",
+        "10",
+    ]);
+    let register = format!("{}/register", backend.url);
+    let empty = |micros: u64| format!(r#"{{"duration":{micros},"events":[]}}"#);
+    assert_eq!(post(&register, empty(4_000_000).as_bytes()).0, 200);
+    assert_eq!(post(&register, empty(4_000_000).as_bytes()).0, 200);
+    let (status, _, text) = post(&register, empty(4_000_000).as_bytes());
+    assert_eq!(status, 429, "{text}");
+    assert!(
+        text.contains("its duration limit") && text.contains("--max-queued-duration 10 s"),
+        "{text}"
+    );
+    assert_eq!(post(&register, empty(2_000_000).as_bytes()).0, 200);
+    let (status, _, text) = post(&register, empty(0).as_bytes());
+    assert_eq!(status, 429, "{text}");
+    assert!(
+        text.contains("its frames limit") && text.contains("--max-queued-frames 3"),
+        "{text}"
+    );
+    let (status, _, text) = post(&register, empty(11_000_000).as_bytes());
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("--max-queued-duration 10 s"), "{text}");
+    assert_eq!(backend.metric("queued_frames"), 3.0);
+    assert_eq!(backend.metric("queued_duration_seconds"), 10.0);
+    let (_, _, text) = post(&format!("{}/stop", backend.url), b"");
+    assert_eq!(text, r#"{"dropped_events":0,"dropped_frames":3}"#);
+    assert_eq!(backend.metric("queued_duration_seconds"), 0.0);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// Finding: no authentication. With `--token` (here from `DEF_BACKEND_TOKEN`) every route but
+/// `GET /health` needs `Authorization: Bearer <token>`: none or a wrong one gets 401 with
+/// `WWW-Authenticate: Bearer` (unknown paths too, so nothing is revealed), the right one (any
+/// case of `Bearer`) is served. `--help` does not show the token's value.
+#[test]
+fn a_token_guards_every_route_but_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start_with(
+        &["--listen", "127.0.0.1:0"],
+        &[
+            "--output",
+            &format!("file:{}", dir.path().join("e.jsonl").display()),
+        ],
+        &[("DEF_BACKEND_TOKEN", "s3cret-token")],
+    );
+    let root = backend.root();
+    let url = &backend.url;
+    let good = Some("Bearer s3cret-token");
+    let frame = frame_body(0, 1, 1000);
+    assert_eq!(request("GET", &format!("{root}/health"), None, b"").0, 200);
+    for (method, path) in [
+        ("POST", format!("{url}/register")),
+        ("POST", format!("{url}/start")),
+        ("POST", format!("{url}/stop")),
+        ("GET", format!("{root}/metrics")),
+        ("GET", format!("{root}/nowhere")),
+    ] {
+        for auth in [
+            None,
+            Some("Bearer s3cret-tokeN"),
+            Some("Bearer s3cret"),
+            Some("Basic s3cret-token"),
+            Some("s3cret-token"),
+        ] {
+            let (status, www, text) = request(method, &path, auth, frame.as_bytes());
+            assert_eq!(status, 401, "{method} {path} {auth:?}: {text}");
+            assert_eq!(www.as_deref(), Some("Bearer"));
+        }
+    }
+    let (status, _, text) = request("POST", &format!("{url}/register"), None, frame.as_bytes());
+    assert_eq!(status, 401);
+    assert!(text.contains("Authorization: Bearer"), "{text}");
+    let (status, _, text) = request("POST", &format!("{url}/register"), good, frame.as_bytes());
+    assert_eq!(status, 200, "{text}");
+    let lower = Some("bearer s3cret-token");
+    assert_eq!(request("POST", &format!("{url}/start"), lower, b"").0, 200);
+    let (status, _, metrics) = request("GET", &format!("{root}/metrics"), good, b"");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("def_backend_rejected_requests_total{code=\"401\"} 26"),
+        "{metrics}"
+    );
+    assert_eq!(request("GET", &format!("{root}/nowhere"), good, b"").0, 404);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+
+    let help = AssertCommand::cargo_bin("def")
+        .unwrap()
+        .args(["backend", "--help"])
+        .env("DEF_BACKEND_TOKEN", "s3cret-token")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("DEF_BACKEND_TOKEN"), "{help}");
+    assert!(!help.contains("s3cret-token"), "{help}");
+}
+
+/// A non-loopback address needs a token: without one (or with an empty one) `def backend`
+/// refuses to start (exit 2, saying why and how); `--insecure` or `--token` let it listen.
+#[test]
+fn a_non_loopback_address_needs_a_token_or_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = format!("file:{}", dir.path().join("e.jsonl").display());
+    for extra in [&[][..], &["--token", ""][..], &["--token", " x"][..]] {
+        let run = AssertCommand::cargo_bin("def")
+            .unwrap()
+            .args(["backend", "--listen", "0.0.0.0:0", "--output", &output])
+            .args(extra)
+            .env_remove("DEF_BACKEND_TOKEN")
+            .timeout(Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {stderr}");
+        if extra.is_empty() {
+            assert!(
+                stderr.contains("refusing to listen on 0.0.0.0:0 without a token")
+                    && stderr.contains("--insecure"),
+                "{stderr}"
+            );
+        } else {
+            assert!(stderr.contains("--token"), "{stderr}");
+        }
+    }
+    for extra in [&["--insecure"][..], &["--token", "t0ken"][..]] {
+        let backend = BackendProcess::start_with(
+            &["--listen", "0.0.0.0:0"],
+            &[&["--output", output.as_str()][..], extra].concat(),
+            &[],
+        );
+        let port = backend.root().rsplit(':').next().unwrap().to_string();
+        let health = get(&format!("http://127.0.0.1:{port}/health"));
+        assert_eq!(health.0, 200);
+        let (ok, stderr) = backend.terminate();
+        assert!(ok, "{stderr}");
+    }
+}
+
+/// Finding: no read timeout. With `--read-timeout 0.5`, a request whose body stalls half-way
+/// gets 408 and its connection closed; a connection that stalls in its headers, or sends
+/// nothing at all, is closed. All within a few seconds, not for ever.
+#[test]
+fn stalled_requests_are_cut_off_after_the_read_timeout() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", dir.path().join("e.jsonl").display()),
+        "--read-timeout",
+        "0.5",
+    ]);
+    let address = backend.root()["http://".len()..].to_string();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(8)))
+            .unwrap();
+        stream
+    };
+    // Reads until the backend closes the connection; fails the test if it does not.
+    let until_closed = |mut stream: std::net::TcpStream, what: &str| {
+        let began = Instant::now();
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        let waited = began.elapsed();
+        assert!(
+            read.is_ok()
+                || matches!(
+                    read.as_ref().unwrap_err().kind(),
+                    std::io::ErrorKind::ConnectionReset
+                ),
+            "{what}: not closed: {read:?}"
+        );
+        assert!(waited < Duration::from_secs(5), "{what}: took {waited:?}");
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+
+    let mut half_body = connect();
+    write!(
+        half_body,
+        "POST /loadgenerator/register HTTP/1.1\r\nhost: {address}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"duration\":"
+    )
+    .unwrap();
+    let answer = until_closed(half_body, "half a body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("--read-timeout 0.5 s"), "{answer}");
+
+    let mut half_head = connect();
+    write!(
+        half_head,
+        "POST /loadgenerator/register HTTP/1.1\r\nhost: x\r\n"
+    )
+    .unwrap();
+    until_closed(half_head, "half the headers");
+    until_closed(connect(), "an idle connection");
+
+    assert_eq!(backend.metric("rejected_requests_total{code=\"408\"}"), 1.0);
+    // A kept-alive connection idle past the timeout is closed too; a pooling client (ureq, as
+    // def's http sink) notices and connects again.
+    let pooled = agent();
+    let health = format!("{}/health", backend.root());
+    for _ in 0..2 {
+        let mut response = pooled.get(&health).call().expect("answered");
+        assert_eq!(response.status().as_u16(), 200);
+        let _ = response.body_mut().read_to_string();
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// Finding: 20,000 idle sockets made `/health` unreachable. With `--max-connections 2` two
+/// idle connections take every slot: a `/health` request waits (in the listen backlog)
+/// instead of being served or failing, and is answered as soon as one of them closes.
+#[test]
+fn connections_past_the_limit_wait_until_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", dir.path().join("e.jsonl").display()),
+        "--max-connections",
+        "2",
+        "--read-timeout",
+        "15",
+    ]);
+    let address = backend.root()["http://".len()..].to_string();
+    let first = std::net::TcpStream::connect(&address).unwrap();
+    let _second = std::net::TcpStream::connect(&address).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let health = format!("{}/health", backend.root());
+    std::thread::spawn(move || {
+        let _ = tx.send(get(&health));
+    });
+    // Waiting, not refused and not served.
+    assert!(
+        rx.recv_timeout(Duration::from_millis(700)).is_err(),
+        "/health was served past the connection limit"
+    );
+    drop(first);
+    let answer = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("/health answered once a connection closed");
+    assert_eq!(answer, (200, "ok\n".to_string()));
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
+}
+
+/// `def run` against a queue of one frame (`--max-queued-events 200`, `--when-full block`):
+/// the second frame meets a full queue before `/start` and gets 429 at once, so the sink starts
+/// emission early; every later frame is held until it fits. All 1000 events arrive, in order,
+/// with that single 429.
+#[test]
+fn def_run_into_a_blocking_backend_with_a_small_queue_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emitted.jsonl");
+    let backend = BackendProcess::start(&[
+        "--output",
+        &format!("file:{}", out.display()),
+        "--max-queued-events",
+        "200",
+    ]);
+    run_load_test(dir.path(), &backend.url);
+    wait_emitted(&backend, 1000.0, Duration::from_secs(15));
+    assert_eq!(backend.metric("rejected_requests_total{code=\"429\"}"), 1.0);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "the backend failed: {stderr}");
+    assert_eq!(lines(&out), lines(&dir.path().join("generated.jsonl")));
 }

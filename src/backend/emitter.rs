@@ -7,11 +7,13 @@
 //! exactly at that end. If the queue ran dry (the generator is slower than real time), the next
 //! frame starts when it arrives, and the gap shows as `emit_rate` below `requested_rate`.
 //!
-//! `/stop` abandons the frame in progress (its remaining events are counted as dropped). On
-//! shutdown the emitter drains the queue (starting emission if it had not started) or, with
-//! `--drop-on-stop`, drops it; a drain that outlasts `--drain-timeout` is switched to a drop
-//! (by [`super::Backend::shutdown_within`]), which abandons the frame in progress too. Then it
-//! flushes the output and returns its report.
+//! `/stop` abandons the frame in progress at once: it counts the events not yet emitted as
+//! dropped, and the emitter, which reserves every batch before writing it
+//! ([`FrameQueue::reserve`]), emits none of them; the next frame then starts when it comes, not
+//! when the stopped one would have ended. On shutdown the emitter drains the queue (starting
+//! emission if it had not started) or, with `--drop-on-stop`, drops it; a drain that outlasts
+//! `--drain-timeout` is switched to a drop (by [`super::Backend::shutdown_within`]), which
+//! abandons the frame in progress too. Then it flushes the output and returns its report.
 
 use super::metrics::set_f64;
 use super::output::Output;
@@ -56,7 +58,7 @@ pub struct EmitReport {
 /// Where the next frame comes from, and why emission ends.
 enum Next {
     /// A frame, with its start: the previous frame's end if it was queued in time, else now.
-    Frame(Frame, Instant, u64),
+    Frame(Frame, Instant),
     End,
 }
 
@@ -90,9 +92,12 @@ impl Emitter {
     pub fn run(mut self) -> EmitReport {
         let mut previous_end: Option<Instant> = None;
         let mut fatal = None;
-        while let Next::Frame(frame, start, generation) = self.next(previous_end) {
-            match self.emit(&frame, start, generation) {
-                Ok(()) => previous_end = Some(end_of(start, frame.duration)),
+        while let Next::Frame(frame, start) = self.next(previous_end) {
+            match self.emit(&frame, start) {
+                // A frame that ran to its end is followed at once; after an abandoned one the
+                // next starts when it is taken.
+                Ok(true) => previous_end = Some(end_of(start, frame.duration)),
+                Ok(false) => previous_end = None,
                 Err(e) => {
                     fatal = Some(e);
                     break;
@@ -100,14 +105,8 @@ impl Emitter {
             }
         }
         if let Some(reason) = &fatal {
-            // Refuse new frames with the reason, and count what is queued as failed.
-            let mut state = self.queue.lock();
-            state.fatal = Some(reason.clone());
-            let frames = state.frames.len() as u64;
-            let events: u64 = state.frames.iter().map(|f| f.events.len() as u64).sum();
-            state.frames.clear();
-            drop(state);
-            self.queue.forget(events, frames);
+            // Refuse new frames with the reason, and drop what is queued.
+            self.queue.fail(reason.clone());
         }
         let _ = self.output.flush();
         let output = self.output.finish();
@@ -130,25 +129,19 @@ impl Emitter {
         let mut state = self.queue.lock();
         loop {
             match state.shutdown {
-                Some(Shutdown::Drop) => {
-                    let frames = state.frames.len() as u64;
-                    let events: u64 = state.frames.iter().map(|f| f.events.len() as u64).sum();
-                    state.frames.clear();
-                    drop(state);
-                    self.queue.forget(events, frames);
-                    return Next::End;
-                }
+                // The queue was dropped by `FrameQueue::shutdown`.
+                Some(Shutdown::Drop) => return Next::End,
                 Some(Shutdown::Drain) if state.frames.is_empty() => return Next::End,
                 _ => {}
             }
             if state.started || state.shutdown.is_some() {
-                if let Some(frame) = state.frames.pop_front() {
+                if let Some(frame) = self.queue.begin(&mut state) {
                     let now = Instant::now();
                     let start = match previous_end {
                         Some(end) if !waited => end,
                         _ => now,
                     };
-                    return Next::Frame(frame, start, state.generation);
+                    return Next::Frame(frame, start);
                 }
             }
             drop(state);
@@ -187,8 +180,9 @@ impl Emitter {
         m.failed_events.store(failed, Ordering::Relaxed);
     }
 
-    /// Emits one frame's events over its duration from `start`.
-    fn emit(&mut self, frame: &Frame, start: Instant, generation: u64) -> Result<(), String> {
+    /// Emits one frame's events over its duration from `start`: true if it ran to its end,
+    /// false if it was abandoned (`/stop`, a dropping shutdown).
+    fn emit(&mut self, frame: &Frame, start: Instant) -> Result<bool, String> {
         let n = frame.events.len() as u64;
         let secs = frame.duration.as_secs_f64();
         let m = &self.queue.metrics;
@@ -208,14 +202,15 @@ impl Emitter {
         let mut pacer = Pacer::new(load, start).limit_events(n);
         let mut done = 0u64;
         loop {
-            if self.abandoned(generation) {
-                self.queue.forget(n - done, 1);
-                return Ok(());
-            }
             match pacer.wait(Instant::now() + NAP) {
                 Wait::Due { count, now } => {
+                    let count = count.min(MAX_BATCH);
+                    // What `/stop` counted as dropped is never written.
+                    if !self.queue.reserve(count) {
+                        return Ok(false);
+                    }
                     let since = now - start;
-                    let taken = pacer.take(count.min(MAX_BATCH));
+                    let taken = pacer.take(count);
                     let first = taken.start;
                     let lag = pacer
                         .deadline(first)
@@ -230,9 +225,7 @@ impl Emitter {
                     let batch = pacer.taken() - done;
                     done = pacer.taken();
                     self.emitted += batch;
-                    let m = &self.queue.metrics;
-                    m.emitted_events.fetch_add(batch, Ordering::Relaxed);
-                    m.queued_events.fetch_sub(batch, Ordering::Relaxed);
+                    self.queue.emitted(batch);
                     let now = Instant::now();
                     let next = pacer.deadline(done + 1).map(|d| end_of(start, d));
                     if next.is_none_or(|t| t > now + FLUSH_EVERY)
@@ -244,6 +237,9 @@ impl Emitter {
                     self.refresh(now);
                 }
                 Wait::Idle => {
+                    if self.abandoned() {
+                        return Ok(false);
+                    }
                     self.output.flush()?;
                     set_f64(&self.queue.metrics.lag_seconds, 0.0);
                     self.refresh(Instant::now());
@@ -251,24 +247,33 @@ impl Emitter {
                 Wait::Done => break,
             }
         }
-        // A frame's time runs to its end, even after its last event (or with no events).
+        // A frame's time runs to its end, even after its last event (or with no events);
+        // `/stop` and shutdown wake the wait.
         let end = end_of(start, frame.duration);
-        while Instant::now() < end {
-            if self.abandoned(generation) {
+        let mut state = self.queue.lock();
+        loop {
+            let now = Instant::now();
+            if state.current.is_none() {
+                return Ok(false);
+            }
+            if now >= end {
                 break;
             }
-            std::thread::sleep((end - Instant::now()).min(NAP));
+            state = match self.queue.wake.wait_timeout(state, (end - now).min(NAP)) {
+                Ok((s, _)) => s,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        drop(state);
+        if !self.queue.end_current() {
+            return Ok(false);
         }
         self.frames += 1;
-        let m = &self.queue.metrics;
-        m.emitted_frames.fetch_add(1, Ordering::Relaxed);
-        m.queued_frames.fetch_sub(1, Ordering::Relaxed);
-        Ok(())
+        Ok(true)
     }
 
-    /// True if `/stop` came after this frame began, or shutdown asks to drop.
-    fn abandoned(&self, generation: u64) -> bool {
-        let state = self.queue.lock();
-        state.generation != generation || state.shutdown == Some(Shutdown::Drop)
+    /// True if `/stop` or a dropping shutdown ended the current frame.
+    fn abandoned(&self) -> bool {
+        self.queue.lock().current.is_none()
     }
 }

@@ -12,15 +12,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     pub received_events: AtomicU64,
     pub received_frames: AtomicU64,
+    /// Events that arrived with whitespace (pretty-printed) and were made compact.
+    pub compacted_events: AtomicU64,
     pub emitted_events: AtomicU64,
     pub emitted_frames: AtomicU64,
     pub queued_events: AtomicU64,
     pub queued_frames: AtomicU64,
+    /// The queued frames' durations added up, in µs.
+    pub queued_duration_us: AtomicU64,
+    /// `/register` requests waiting for room (`--when-full block`).
+    pub waiting_requests: AtomicU64,
     pub dropped_events: AtomicU64,
     pub delivered_events: AtomicU64,
     pub failed_events: AtomicU64,
     pub rejected_400: AtomicU64,
+    pub rejected_401: AtomicU64,
     pub rejected_404: AtomicU64,
+    pub rejected_408: AtomicU64,
     pub rejected_413: AtomicU64,
     pub rejected_429: AtomicU64,
     pub rejected_503: AtomicU64,
@@ -42,6 +50,11 @@ pub fn get_f64(cell: &AtomicU64) -> f64 {
 }
 
 impl Metrics {
+    pub fn set_queued_duration(&self, d: std::time::Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.queued_duration_us.store(us, Ordering::Relaxed);
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -62,6 +75,12 @@ impl Metrics {
             "counter",
             "Frames accepted by /register.",
             get(&self.received_frames).to_string(),
+        );
+        metric(
+            "compacted_events_total",
+            "counter",
+            "Accepted events that arrived with whitespace (e.g. pretty-printed) and were made compact.",
+            get(&self.compacted_events).to_string(),
         );
         metric(
             "emitted_events_total",
@@ -88,9 +107,21 @@ impl Metrics {
             get(&self.queued_frames).to_string(),
         );
         metric(
+            "queued_duration_seconds",
+            "gauge",
+            "The queued frames' durations added up: how long emitting the queue takes.",
+            (get(&self.queued_duration_us) as f64 / 1e6).to_string(),
+        );
+        metric(
+            "waiting_requests",
+            "gauge",
+            "/register requests waiting for room in a full queue (--when-full block).",
+            get(&self.waiting_requests).to_string(),
+        );
+        metric(
             "dropped_events_total",
             "counter",
-            "Events dropped by /stop or a shutdown with --drop-on-stop.",
+            "Events dropped by /stop, a shutdown with --drop-on-stop, or a drain that timed out.",
             get(&self.dropped_events).to_string(),
         );
         metric(
@@ -136,7 +167,9 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE def_backend_rejected_requests_total counter");
         for (code, cell) in [
             (400, &self.rejected_400),
+            (401, &self.rejected_401),
             (404, &self.rejected_404),
+            (408, &self.rejected_408),
             (413, &self.rejected_413),
             (429, &self.rejected_429),
             (503, &self.rejected_503),

@@ -2,29 +2,39 @@
 //! an exact pace into Kafka, a file or stdout.
 //!
 //! The generator (`loadTest` simulation with the `http` sink) prepares frames ahead of time and
-//! posts them; the backend queues them ([`queue`], bounded by a number of events) and, once
-//! started, one emitter thread ([`emitter`]) spreads each frame's events evenly over its
+//! posts them; the backend queues them ([`queue`], bounded by events, frames and duration) and,
+//! once started, one emitter thread ([`emitter`]) spreads each frame's events evenly over its
 //! duration with the [`crate::pacing::Pacer`], frame after frame, into the [`output`]. The
-//! HTTP side ([`server`]) is axum on a one-thread tokio runtime of its own; it only parses and
-//! queues, so it never slows the emitter down beyond the lock of a push. [`topics`] maps each
-//! event to its Kafka topic, [`metrics`] holds the counters `/metrics` shows.
+//! HTTP side ([`server`], served by [`serve`]) is axum on a one-thread tokio runtime of its
+//! own; it only parses and queues, so it never slows the emitter down beyond the lock of a
+//! push. [`json`] makes events compact, [`topics`] maps each event to its Kafka topic,
+//! [`metrics`] holds the counters `/metrics` shows.
 //!
-//! The module is behind the `backend` feature (tokio, axum); its Kafka output also needs the
-//! `kafka` feature, without which it emits into files and stdout only.
+//! The module is behind the `backend` feature (tokio, axum, hyper); its Kafka output also needs
+//! the `kafka` feature, without which it emits into files and stdout only.
 //!
 //! [`Backend::start`] opens the output (for Kafka: checks the broker within the connect
 //! timeout), binds the address and starts both threads; [`Backend::shutdown`] stops accepting
 //! connections, drains or drops the queue, flushes the output and reports.
 //!
-//! Two bounds keep one request from holding the backend forever: a frame may last at most
-//! `--max-frame-duration` (longer ones get 400), and a draining shutdown lasts at most
-//! `--drain-timeout`, after which the rest is dropped and counted
+//! The queue lives in memory only: a backend that is killed (SIGKILL, out of memory) loses
+//! every queued event, although each frame was acknowledged with 200. Delivery is at most once
+//! after acceptance; [`BackendReport::queued_at_shutdown`] and the `queued_*` gauges say how
+//! much is at stake.
+//!
+//! Bounds keep one client from holding the backend: a frame may last at most
+//! `--max-frame-duration` (longer ones get 400); the queue holds at most so many events, frames
+//! and seconds of frames; a request must arrive within `--read-timeout`, a blocked one waits at
+//! most `--block-timeout`; at most `--max-connections` are open; and a draining shutdown lasts
+//! at most `--drain-timeout`, after which the rest is dropped and counted
 //! ([`BackendReport::drain_expired`]).
 
 pub mod emitter;
+pub mod json;
 pub mod metrics;
 pub mod output;
 pub mod queue;
+pub mod serve;
 pub mod server;
 pub mod topics;
 
@@ -32,7 +42,10 @@ use crate::config::Diagnostic;
 use emitter::{EmitReport, Emitter};
 use output::{Output, OutputSpec};
 use queue::FrameQueue;
-pub use queue::Shutdown;
+pub use queue::{
+    Limits, Shutdown, DEFAULT_MAX_QUEUED_DURATION, DEFAULT_MAX_QUEUED_EVENTS,
+    DEFAULT_MAX_QUEUED_FRAMES,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -40,7 +53,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use topics::Topics;
 
-/// The backend's settings.
+/// The backend's settings. [`BackendConfig::new`] gives the defaults of `def backend`.
 #[derive(Clone, Debug)]
 pub struct BackendConfig {
     /// Where to listen (port 0: any free port; [`Backend::address`] says which).
@@ -48,31 +61,94 @@ pub struct BackendConfig {
     /// The path before `/register`, `/start`, `/stop`: `/loadgenerator` by default.
     pub base_path: String,
     pub output: OutputSpec,
-    /// At most this many events wait in the queue; more get 429.
-    pub max_queued_events: u64,
+    /// Bounds on the queue (events, frames, duration); a frame past one is "full".
+    pub limits: Limits,
+    /// What `/register` does when the queue is full: wait for room, or answer 429 at once.
+    pub when_full: WhenFull,
+    /// With [`WhenFull::Block`], how long a `/register` waits for room before it gets 429.
+    pub block_timeout: Duration,
     /// Request bodies over this many bytes get 413.
     pub max_body_bytes: usize,
+    /// Frames longer than this get 400.
+    pub max_frame_duration: Duration,
+    /// If set, every request but `GET /health` needs `Authorization: Bearer <token>` (else
+    /// 401). The library does not refuse a non-loopback address without one: `def backend`
+    /// does (unless `--insecure`).
+    pub token: Option<String>,
+    /// A request's headers, and then its body, must each arrive within this long (an idle
+    /// connection is closed after it too); else the connection is closed (408 for a body).
+    pub read_timeout: Duration,
+    /// At most this many connections are open at once; more wait (in the kernel's backlog)
+    /// until one closes.
+    pub max_connections: usize,
+}
+
+/// What `/register` does when a frame does not fit in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Hold the request until the frame fits (for at most the block timeout, then 429): a
+    /// client that ignores status codes (the original's http sink) loses nothing. Before
+    /// `/start` the queue does not drain, so a full queue answers 429 at once then.
+    Block,
+    /// Answer 429 with `Retry-After` at once.
+    Reject,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_BASE_PATH: &str = "/loadgenerator";
-pub const DEFAULT_MAX_QUEUED_EVENTS: u64 = 1_000_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 << 20;
 /// Frames longer than this get 400 (one hour: far above any sensible timeframe).
 pub const DEFAULT_MAX_FRAME_DURATION: Duration = Duration::from_secs(3600);
 /// A draining shutdown emits for at most this long, then drops the rest.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a blocked `/register` waits for room: below def's own http sink's 30 s request
+/// timeout, so its request never times out on a backend that would still take the frame.
+pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(20);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+impl BackendConfig {
+    /// The defaults of `def backend`, listening on `listen` and emitting into `output`.
+    pub fn new(listen: SocketAddr, output: OutputSpec) -> BackendConfig {
+        BackendConfig {
+            listen,
+            base_path: DEFAULT_BASE_PATH.into(),
+            output,
+            limits: Limits::default(),
+            when_full: WhenFull::Block,
+            block_timeout: DEFAULT_BLOCK_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_frame_duration: DEFAULT_MAX_FRAME_DURATION,
+            token: None,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 /// How long shutdown waits for requests in flight before leaving the HTTP thread behind (a
 /// client trickling a body must not hold the shutdown; frames are refused by then anyway).
 const SERVER_STOP_GRACE: Duration = Duration::from_secs(5);
 /// How often shutdown looks whether a thread it waits for has ended.
 const JOIN_POLL: Duration = Duration::from_millis(10);
 
+/// What the queue holds: events and frames accepted and not yet emitted (the frame being
+/// emitted included), and how long they take to emit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Queued {
+    pub events: u64,
+    pub frames: u64,
+    pub duration: Duration,
+}
+
 /// What a backend did, from start to shutdown.
 #[derive(Clone, Debug, Default)]
 pub struct BackendReport {
     pub received_events: u64,
     pub received_frames: u64,
+    /// What was queued (accepted, not yet emitted) when shutdown began: the events a kill
+    /// at that moment would have lost.
+    pub queued_at_shutdown: Queued,
     pub emitted: EmitReport,
     /// Events dropped by `/stop`, by a shutdown that drops, or by a drain that timed out.
     pub dropped_events: u64,
@@ -129,26 +205,13 @@ fn wait_until<T>(thread: &JoinHandle<T>, deadline: Option<Instant>) -> bool {
 }
 
 impl Backend {
-    /// Opens the output, binds the address, and starts serving and emitting, with frames of
-    /// at most [`DEFAULT_MAX_FRAME_DURATION`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Backend::start_limited`].
-    pub fn start(config: BackendConfig) -> Result<Backend, Diagnostic> {
-        Backend::start_limited(config, DEFAULT_MAX_FRAME_DURATION)
-    }
-
-    /// [`Backend::start`], refusing (400) frames that last longer than `max_frame_duration`.
+    /// Opens the output, binds the address, and starts serving and emitting.
     ///
     /// # Errors
     ///
     /// A topic that is not a legal Kafka topic name, an output that cannot be opened (see
     /// [`Output::open`]), an address that cannot be bound, or a thread that cannot start.
-    pub fn start_limited(
-        config: BackendConfig,
-        max_frame_duration: Duration,
-    ) -> Result<Backend, Diagnostic> {
+    pub fn start(config: BackendConfig) -> Result<Backend, Diagnostic> {
         let topics = Arc::new(Topics::new(&config.output).map_err(|e| {
             Diagnostic::error(e).help("change --topic, e.g. `events` or `factory.{node}`")
         })?);
@@ -163,16 +226,21 @@ impl Backend {
         listener.set_nonblocking(true).map_err(|e| {
             Diagnostic::error(format!("cannot make the listener non-blocking: {e}"))
         })?;
-        let queue = Arc::new(FrameQueue::new(config.max_queued_events));
+        let queue = Arc::new(FrameQueue::new(config.limits));
         let base_path = normalize_base_path(&config.base_path);
         let state = server::AppState {
             queue: queue.clone(),
             topics,
             base: base_path.clone().into(),
             max_body_bytes: config.max_body_bytes,
-            max_frame_duration,
+            max_frame_duration: config.max_frame_duration,
+            when_full: config.when_full,
+            block_timeout: config.block_timeout,
+            read_timeout: config.read_timeout,
+            token: config.token.as_ref().map(|t| Arc::from(t.as_bytes())),
         };
         let app = server::router(state);
+        let (read_timeout, max_connections) = (config.read_timeout, config.max_connections);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = std::thread::Builder::new()
             .name("def-backend-http".into())
@@ -184,12 +252,8 @@ impl Backend {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .map_err(|e| format!("cannot serve on the listener: {e}"))?;
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = stop_rx.await;
-                        })
-                        .await
-                        .map_err(|e| format!("the HTTP server failed: {e}"))
+                    serve::serve(listener, app, read_timeout, max_connections, stop_rx).await;
+                    Ok(())
                 })
             })
             .map_err(|e| Diagnostic::error(format!("cannot start the HTTP thread: {e}")))?;
@@ -227,6 +291,16 @@ impl Backend {
         self.queue.lock().fatal.clone()
     }
 
+    /// What the queue holds now.
+    pub fn queued(&self) -> Queued {
+        let m = &self.queue.metrics;
+        Queued {
+            events: m.queued_events.load(Ordering::Relaxed),
+            frames: m.queued_frames.load(Ordering::Relaxed),
+            duration: Duration::from_micros(m.queued_duration_us.load(Ordering::Relaxed)),
+        }
+    }
+
     /// True when nothing is queued or being emitted.
     pub fn idle(&self) -> bool {
         self.queue.metrics.queued_frames.load(Ordering::Relaxed) == 0
@@ -244,6 +318,10 @@ impl Backend {
     /// reported in [`BackendReport::drain_expired`].
     pub fn shutdown_within(mut self, how: Shutdown, drain_timeout: Duration) -> BackendReport {
         // Refuse new frames first, so nothing is accepted that the drain would miss.
+        let queued_at_shutdown = {
+            let _state = self.queue.lock();
+            self.queued()
+        };
         self.queue.shutdown(how);
         let began = Instant::now();
         let mut server_error = None;
@@ -282,6 +360,7 @@ impl Backend {
         BackendReport {
             received_events: m.received_events.load(Ordering::Relaxed),
             received_frames: m.received_frames.load(Ordering::Relaxed),
+            queued_at_shutdown,
             dropped_events,
             drain_expired: drain_expired.map(|before| dropped_events.saturating_sub(before)),
             emitted,

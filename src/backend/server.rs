@@ -3,24 +3,34 @@
 //!
 //! `/register` takes the original's body, `{"duration": <µs>, "events": [<event>, ...]}`
 //! ([`crate::frame`] owns the wire format). The events are kept as the JSON text they arrived
-//! as ([`serde_json::value::RawValue`]); only their `caseid` (the Kafka key) and, for a topic
-//! template, `node` and `group` are read.
+//! as ([`serde_json::value::RawValue`]), made compact if they were not ([`super::json`]: a
+//! pretty-printed event would be several lines); only their `caseid` (the Kafka key) and, for
+//! a topic template, `node` and `group` are read.
 //! Every problem with a body is an answer, never a panic: 400 with the reason for bad JSON or
-//! a bad field or a frame longer than `--max-frame-duration`, 413 for a body over
-//! `--max-body-bytes` or a frame over `--max-queued-events`, 429 with `Retry-After` when the
-//! queue is full, 503 while shutting down.
+//! a bad field or a frame longer than `--max-frame-duration`, 408 for a body that does not
+//! arrive within `--read-timeout`, 413 for a body over `--max-body-bytes` or a frame over
+//! `--max-queued-events` / `--max-queued-duration`, 429 with `Retry-After` when the queue is
+//! full (at once with `--when-full reject`, else after waiting `--block-timeout` for room),
+//! 503 while shutting down.
+//!
+//! With a token (`--token`), every request but `GET /health` needs `Authorization: Bearer
+//! <token>`; anything else gets 401 before it is routed or its body read. The comparison takes
+//! the same time wherever the first difference is.
 //!
 //! A body over the limit is refused from its `Content-Length` before any of it is read, and
 //! the connection is closed: a client that sent `Expect: 100-continue` (the `http` sink does
 //! for large frames) then gets the 413 without uploading the body at all, and a bogus length
 //! gets its answer at once instead of the server waiting for bytes that never come.
 
-use super::queue::{EventSlot, Frame, FrameQueue, Refused};
+use super::json;
+use super::queue::{Bound, EventSlot, Frame, FrameQueue, Refused};
 use super::topics::Topics;
+use super::WhenFull;
 use crate::frame;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -41,6 +51,14 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// `--max-frame-duration`: a longer frame is refused (400).
     pub max_frame_duration: Duration,
+    /// `--when-full`.
+    pub when_full: WhenFull,
+    /// `--block-timeout`: how long a blocked `/register` waits for room.
+    pub block_timeout: Duration,
+    /// `--read-timeout`: how long a request body may take to arrive.
+    pub read_timeout: Duration,
+    /// `--token`: the bearer token every route but `/health` needs.
+    pub token: Option<Arc<[u8]>>,
 }
 
 /// The routes under `base` (e.g. `/loadgenerator`; empty for the root).
@@ -55,7 +73,68 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorize,
+        ))
         .with_state(state)
+}
+
+/// True if `a` and `b` are equal, in a time that depends only on their lengths, not on where
+/// they differ (so a client cannot find the token byte by byte by timing 401s).
+pub fn same_token(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    // Keep the compiler from cutting the loop short.
+    std::hint::black_box(diff) == 0
+}
+
+/// The token-checking layer: 401 for a request without the right bearer token, except
+/// `GET /health` (for load balancers and probes).
+async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_at_checked(7)?;
+            scheme.eq_ignore_ascii_case(b"bearer ").then_some(rest)
+        })
+        .map(<[u8]>::trim_ascii);
+    if given.is_some_and(|given| same_token(given, token)) {
+        return next.run(request).await;
+    }
+    state
+        .queue
+        .metrics
+        .rejected_401
+        .fetch_add(1, Ordering::Relaxed);
+    let why = if given.is_some() {
+        "the bearer token is wrong"
+    } else {
+        "this backend needs `Authorization: Bearer <token>` (the --token it was started with)"
+    };
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Bearer"),
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            // The body (if any) is not read: the connection cannot carry another request.
+            (header::CONNECTION, "close"),
+        ],
+        format!("{why}\n"),
+    )
+        .into_response()
 }
 
 /// Parses a `/register` body into a frame. Errors are the 400 answer's text.
@@ -84,6 +163,7 @@ pub fn parse_register(
         duration,
         data: Vec::with_capacity(body.len()),
         events: Vec::with_capacity(parsed.events.len()),
+        compacted: 0,
     };
     for (i, raw) in parsed.events.iter().enumerate() {
         let fields = frame::event_fields(i, raw)?;
@@ -100,7 +180,9 @@ pub fn parse_register(
             0
         };
         let at = frame.data.len();
-        frame.data.extend_from_slice(raw.get().as_bytes());
+        if json::append_compact(&mut frame.data, raw.get().as_bytes()) {
+            frame.compacted += 1;
+        }
         let value = at..frame.data.len();
         let key = fields.caseid.map(|c| {
             let at = frame.data.len();
@@ -130,24 +212,64 @@ fn json(body: String) -> Response {
         .into_response()
 }
 
+/// What the queue holds against its limits, for a 429's text.
+fn queue_state(queue: &FrameQueue) -> String {
+    let m = &queue.metrics;
+    let l = &queue.limits;
+    format!(
+        "{} events in {} frames lasting {:.3} s queued; limits --max-queued-events {}, \
+         --max-queued-frames {}, --max-queued-duration {} s",
+        m.queued_events.load(Ordering::Relaxed),
+        m.queued_frames.load(Ordering::Relaxed),
+        m.queued_duration_us.load(Ordering::Relaxed) as f64 / 1e6,
+        l.events,
+        l.frames,
+        l.duration.as_secs_f64()
+    )
+}
+
+/// 429 with `Retry-After`, and `why` and the queue's state as the text.
+fn too_many(queue: &FrameQueue, why: &str) -> Response {
+    queue.metrics.rejected_429.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()),
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+        ],
+        format!(
+            "{why} ({}); retry after {RETRY_AFTER_SECS} s\n",
+            queue_state(queue)
+        ),
+    )
+        .into_response()
+}
+
+fn bound_name(bound: Bound) -> &'static str {
+    match bound {
+        Bound::Events => "events",
+        Bound::Frames => "frames",
+        Bound::Duration => "duration",
+    }
+}
+
 fn refused(queue: &FrameQueue, why: Refused) -> Response {
     let m = &queue.metrics;
     match why {
-        Refused::Full => {
-            m.rejected_429.fetch_add(1, Ordering::Relaxed);
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [
-                    (header::RETRY_AFTER, RETRY_AFTER_SECS.to_string()),
-                    (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
-                ],
+        Refused::Full { bound, emitting } => {
+            let why = if emitting {
+                format!("the queue is full (its {} limit)", bound_name(bound))
+            } else {
                 format!(
-                    "the queue is full ({} events queued, limit {}); retry after {RETRY_AFTER_SECS} s\n",
-                    m.queued_events.load(Ordering::Relaxed),
-                    queue.max_queued_events
-                ),
-            )
-                .into_response()
+                    "the queue is full (its {} limit) and emission has not started: POST \
+                     /start so that it drains",
+                    bound_name(bound)
+                )
+            };
+            too_many(queue, &why)
         }
         Refused::TooLarge { events, limit } => {
             m.rejected_413.fetch_add(1, Ordering::Relaxed);
@@ -159,9 +281,84 @@ fn refused(queue: &FrameQueue, why: Refused) -> Response {
                 ),
             )
         }
+        Refused::TooLong { duration, limit } => {
+            m.rejected_413.fetch_add(1, Ordering::Relaxed);
+            text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the frame lasts {} s, longer than the queue holds (--max-queued-duration \
+                     {} s); send shorter frames or start the backend with a larger \
+                     --max-queued-duration\n",
+                    duration.as_secs_f64(),
+                    limit.as_secs_f64()
+                ),
+            )
+        }
         Refused::Unavailable(reason) => {
             m.rejected_503.fetch_add(1, Ordering::Relaxed);
             text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"))
+        }
+    }
+}
+
+/// Counts a request waiting for room while it lives (also if the client goes away and the
+/// request is dropped).
+struct Waiting<'a>(&'a FrameQueue);
+
+impl<'a> Waiting<'a> {
+    fn new(queue: &'a FrameQueue) -> Waiting<'a> {
+        queue
+            .metrics
+            .waiting_requests
+            .fetch_add(1, Ordering::Relaxed);
+        Waiting(queue)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .waiting_requests
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Queues the frame: at once if it fits; if the queue is full, with `--when-full block` and
+/// emission running, once it fits (woken by [`FrameQueue::room`]), for at most
+/// `--block-timeout`; else the refusal.
+async fn queue_frame(state: &AppState, mut frame: Frame) -> Response {
+    let queue = &state.queue;
+    let events = frame.events.len();
+    let deadline = tokio::time::Instant::now() + state.block_timeout;
+    let mut waiting = None;
+    loop {
+        // Registered before looking, so room made between the look and the wait wakes it.
+        let room = queue.room.notified();
+        tokio::pin!(room);
+        room.as_mut().enable();
+        match queue.offer(&mut frame) {
+            Ok(()) => return json(format!("{{\"accepted\":{events}}}")),
+            Err(Refused::Full {
+                emitting: true,
+                bound,
+            }) if state.when_full == WhenFull::Block => {
+                waiting.get_or_insert_with(|| Waiting::new(queue));
+                tokio::select! {
+                    () = &mut room => {}
+                    () = tokio::time::sleep_until(deadline) => {
+                        return too_many(
+                            queue,
+                            &format!(
+                                "the queue stayed full (its {} limit) for --block-timeout {} s",
+                                bound_name(bound),
+                                state.block_timeout.as_secs_f64()
+                            ),
+                        );
+                    }
+                }
+            }
+            Err(why) => return refused(queue, why),
         }
     }
 }
@@ -208,7 +405,23 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
         return body_too_large(&state, declared);
     }
     let m = &state.queue.metrics;
-    let body = match Bytes::from_request(request, &state).await {
+    let read = tokio::time::timeout(state.read_timeout, Bytes::from_request(request, &state));
+    let Ok(body) = read.await else {
+        m.rejected_408.fetch_add(1, Ordering::Relaxed);
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CONNECTION, "close"),
+            ],
+            format!(
+                "the body did not arrive within --read-timeout {} s\n",
+                state.read_timeout.as_secs_f64()
+            ),
+        )
+            .into_response();
+    };
+    let body = match body {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
@@ -227,11 +440,7 @@ async fn register(State(state): State<AppState>, request: Request) -> Response {
             return text(StatusCode::BAD_REQUEST, format!("{reason}\n"));
         }
     };
-    let events = frame.events.len();
-    match state.queue.push(frame) {
-        Ok(()) => json(format!("{{\"accepted\":{events}}}")),
-        Err(why) => refused(&state.queue, why),
-    }
+    queue_frame(&state, frame).await
 }
 
 async fn start(State(state): State<AppState>) -> Response {
@@ -288,15 +497,26 @@ mod tests {
     use crate::backend::output::OutputSpec;
 
     #[test]
-    fn keeps_events_as_they_came_with_their_keys() {
+    fn keeps_events_compact_with_their_keys() {
         let topics = Topics::new(&OutputSpec::Stdout).unwrap();
         let body = br#"{"duration": 2000000, "events": [{"caseid":"case_1", "x": [1, 2]}, {"caseid":"case_\u0032"}]}"#;
         let frame = parse_register(body, &topics, Duration::from_secs(3600)).unwrap();
         assert_eq!(frame.duration, Duration::from_secs(2));
         assert_eq!(frame.events.len(), 2);
-        assert_eq!(frame.value(0), br#"{"caseid":"case_1", "x": [1, 2]}"#);
+        assert_eq!(frame.value(0), br#"{"caseid":"case_1","x":[1,2]}"#);
+        assert_eq!(frame.compacted, 1);
         assert_eq!(frame.value(1), br#"{"caseid":"case_\u0032"}"#);
         assert_eq!(frame.key(1), Some(&b"case_2"[..]));
+    }
+
+    #[test]
+    fn tokens_match_only_exactly() {
+        assert!(same_token(b"s3cret", b"s3cret"));
+        assert!(!same_token(b"s3cret", b"s3creT"));
+        assert!(!same_token(b"s3cret", b"s3cre"));
+        assert!(!same_token(b"s3cre", b"s3cret"));
+        assert!(!same_token(b"", b"s3cret"));
+        assert!(!same_token(b"s3cret\0", b"s3cret"));
     }
 
     #[test]

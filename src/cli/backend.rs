@@ -5,11 +5,13 @@
 //! asked for them to be emitted); `--drop-on-stop` drops on request and exits 0.
 
 use super::{EXIT_CONFIG, EXIT_RUNTIME};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use def::backend::output::OutputSpec;
 use def::backend::{
-    Backend, BackendConfig, BackendReport, Shutdown, DEFAULT_BASE_PATH, DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FRAME_DURATION, DEFAULT_MAX_QUEUED_EVENTS,
+    Backend, BackendConfig, BackendReport, Limits, Queued, Shutdown, WhenFull, DEFAULT_BASE_PATH,
+    DEFAULT_BLOCK_TIMEOUT, DEFAULT_DRAIN_TIMEOUT, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME_DURATION, DEFAULT_MAX_QUEUED_DURATION,
+    DEFAULT_MAX_QUEUED_EVENTS, DEFAULT_MAX_QUEUED_FRAMES, DEFAULT_READ_TIMEOUT,
 };
 use def::config::{KafkaSinkSpec, PartitionSpec};
 use std::collections::BTreeMap;
@@ -59,9 +61,28 @@ pub struct BackendArgs {
     /// Seconds to wait for Kafka acknowledgements at shutdown.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_seconds)]
     flush_timeout: f64,
-    /// At most this many events wait in the queue; /register answers 429 beyond.
+    /// At most this many events wait in the queue (the frame being emitted included); a frame
+    /// past it is "full" (see --when-full). The queue is memory only: a killed backend loses
+    /// what it holds, so keep it to what you can afford to lose (see docs/load-test.md).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUED_EVENTS, value_parser = clap::value_parser!(u64).range(1..))]
     max_queued_events: u64,
+    /// At most this many frames wait in the queue, events or not; a frame past it is "full".
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUED_FRAMES, value_parser = clap::value_parser!(u64).range(1..))]
+    max_queued_frames: u64,
+    /// The queued frames may last at most this many seconds together (how long emitting the
+    /// queue takes); a frame past it is "full", a frame longer than it alone gets 413.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_QUEUED_DURATION.as_secs_f64(), value_parser = parse_seconds)]
+    max_queued_duration: f64,
+    /// What /register does with a frame that does not fit: `block` holds the request until it
+    /// fits (at most --block-timeout, then 429), so a client that ignores status codes loses
+    /// nothing; `reject` answers 429 with Retry-After at once. Before /start a full queue
+    /// answers 429 at once either way (it does not drain).
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = WhenFullArg::Block)]
+    when_full: WhenFullArg,
+    /// With --when-full block: seconds a /register waits for room before it gets 429 (keep it
+    /// below the client's request timeout; def's http sink waits 30 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_BLOCK_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    block_timeout: f64,
     /// Request bodies over this many bytes get 413 (refused from Content-Length, unread).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -69,6 +90,27 @@ pub struct BackendArgs {
     /// the other, so one endless frame would hold back all later ones).
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_FRAME_DURATION.as_secs_f64(), value_parser = parse_seconds)]
     max_frame_duration: f64,
+    /// Require `Authorization: Bearer TOKEN` on every request but GET /health (401 otherwise).
+    /// Needed to listen on an address other than loopback (or --insecure).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DEF_BACKEND_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// Allow listening on a non-loopback address without --token: anyone who reaches the port
+    /// can then post events and stop the test.
+    #[arg(long)]
+    insecure: bool,
+    /// Seconds a request's headers, and then its body, may take to arrive; a connection idle
+    /// for as long is closed too (a body gets 408).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_READ_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    read_timeout: f64,
+    /// At most this many connections open at once; further ones wait (in the kernel's backlog)
+    /// until one closes. Keep it below the open-file limit (`ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    max_connections: usize,
     /// On SIGINT/SIGTERM, drop the queued events (and say how many) instead of emitting them.
     #[arg(long)]
     drop_on_stop: bool,
@@ -80,6 +122,14 @@ pub struct BackendArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum WhenFullArg {
+    /// Hold the request until the frame fits (at most --block-timeout).
+    Block,
+    /// Answer 429 with Retry-After at once.
+    Reject,
 }
 
 #[derive(Clone, Debug)]
@@ -143,6 +193,39 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Why the backend must not listen as asked: an empty token, or a non-loopback address without
+/// a token (and without --insecure).
+fn access_problem(args: &BackendArgs) -> Option<String> {
+    match &args.token {
+        Some(token) if token.trim().is_empty() => {
+            return Some(
+                "--token (or DEF_BACKEND_TOKEN) is empty; give a secret, e.g. \
+                 `--token \"$(openssl rand -hex 16)\"`"
+                    .into(),
+            )
+        }
+        Some(token) if token.trim() != token || token.chars().any(char::is_control) => {
+            return Some(
+                "--token (or DEF_BACKEND_TOKEN) has spaces around it or control characters, \
+                 which an Authorization header cannot carry"
+                    .into(),
+            )
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    if args.listen.ip().to_canonical().is_loopback() || args.insecure {
+        return None;
+    }
+    Some(format!(
+        "refusing to listen on {} without a token: anyone who reaches it could post events and \
+         stop the test. Give --token TOKEN (or DEF_BACKEND_TOKEN; clients then send \
+         `Authorization: Bearer TOKEN`), listen on 127.0.0.1, or pass --insecure to allow it \
+         (put a TLS reverse proxy in front for other machines: see docs/load-test.md)",
+        args.listen
+    ))
+}
+
 /// The output the flags ask for, or why they do not make sense together.
 fn output_spec(args: &BackendArgs) -> Result<OutputSpec, String> {
     let kind = match (&args.output, &args.bootstrap_server) {
@@ -201,17 +284,32 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone());
         let _ = signal_hook::flag::register(signal, stop.clone());
     }
+    if let Some(message) = access_problem(&args) {
+        say!("error: {message}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    // parse_seconds made sure every number of seconds fits a Duration.
     let config = BackendConfig {
-        listen: args.listen,
         base_path: args.base_path.clone(),
-        output,
-        max_queued_events: args.max_queued_events,
+        limits: Limits {
+            events: args.max_queued_events,
+            frames: args.max_queued_frames,
+            duration: Duration::from_secs_f64(args.max_queued_duration),
+        },
+        when_full: match args.when_full {
+            WhenFullArg::Block => WhenFull::Block,
+            WhenFullArg::Reject => WhenFull::Reject,
+        },
+        block_timeout: Duration::from_secs_f64(args.block_timeout),
         max_body_bytes: args.max_body_bytes,
+        max_frame_duration: Duration::from_secs_f64(args.max_frame_duration),
+        token: args.token.clone(),
+        read_timeout: Duration::from_secs_f64(args.read_timeout),
+        max_connections: args.max_connections,
+        ..BackendConfig::new(args.listen, output)
     };
-    // parse_seconds made sure both fit a Duration.
-    let max_frame_duration = Duration::from_secs_f64(args.max_frame_duration);
     let drain_timeout = Duration::from_secs_f64(args.drain_timeout);
-    let backend = match Backend::start_limited(config, max_frame_duration) {
+    let backend = match Backend::start(config) {
         Ok(b) => b,
         Err(diagnostic) => {
             say_raw!("{}", diagnostic.render_styled(super::diagnostic_style()));
@@ -238,13 +336,18 @@ pub fn backend(args: BackendArgs) -> ExitCode {
         Shutdown::Drain
     };
     if !args.quiet && failure.is_none() {
-        let queued = backend.metrics().queued_events.load(Ordering::Relaxed);
+        let Queued {
+            events,
+            frames,
+            duration,
+        } = backend.queued();
         if args.drop_on_stop {
-            say!("def backend: stopping; dropping {queued} queued events");
+            say!("def backend: stopping; dropping {events} queued events ({frames} frames)");
         } else {
             say!(
-                "def backend: stopping; emitting {queued} queued events (for at most {} s, \
-                 --drain-timeout; a second signal ends it at once)",
+                "def backend: stopping; emitting {events} queued events ({frames} frames, {:.3} \
+                 s; for at most {} s, --drain-timeout; a second signal ends it at once)",
+                duration.as_secs_f64(),
                 args.drain_timeout
             );
         }
@@ -300,6 +403,14 @@ fn summary(report: &BackendReport) {
         e.output.delivered,
         e.output.failed,
         report.dropped_events
+    );
+    let q = report.queued_at_shutdown;
+    say!(
+        "def backend: queued at shutdown: {} events in {} frames ({:.3} s); the queue is memory \
+         only, so a kill at that moment would have lost them",
+        q.events,
+        q.frames,
+        q.duration.as_secs_f64()
     );
     if e.lateness.count > 0 {
         say!(
