@@ -76,7 +76,11 @@ fn every_shell_gets_a_script() {
 #[test]
 fn the_man_page_is_roff_and_lists_every_command() {
     let page = stdout_of(&["man"]);
-    assert!(page.starts_with(".TH def 1"), "{}", &page[..80.min(page.len())]);
+    assert!(
+        page.starts_with(".TH def 1"),
+        "{}",
+        &page[..80.min(page.len())]
+    );
     assert!(page.contains(".SH SYNOPSIS"));
     for command in commands() {
         // Roff escapes the hyphen: def\-run(1).
@@ -99,7 +103,12 @@ fn each_command_has_its_own_page() {
         .stderr(predicates::str::contains("no command `walk`"));
 
     let dir = tempfile::tempdir().unwrap();
-    def().arg("man").arg("--dir").arg(dir.path()).assert().success();
+    def()
+        .arg("man")
+        .arg("--dir")
+        .arg(dir.path())
+        .assert()
+        .success();
     assert!(dir.path().join("def.1").is_file());
     for command in commands() {
         let page = dir.path().join(format!("def-{command}.1"));
@@ -121,6 +130,9 @@ fn a_closed_stdout_does_not_panic() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {stderr}"
+        );
     }
 }

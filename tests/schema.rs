@@ -310,3 +310,145 @@ fn the_command_prints_the_schema_and_writes_it_with_dash_o() {
     let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(written, json!(json_schema()));
 }
+
+/// A value of YAML as JSON (the examples are YAML snippets).
+fn yaml_value(yaml: &str) -> Value {
+    yaml_to_json(&parse_documents(yaml).unwrap()[0])
+}
+
+#[test]
+fn the_tables_say_which_fields_the_reader_requires() {
+    use def::config::read::Field;
+    use def::config::{datasource, document, duration, load, simulation, sink, PartitionType};
+    // Each case: a document the reader takes, where in it a mapping is, and the tables of that
+    // mapping's fields. Each field present is removed in turn: the reader must then report it
+    // missing if its table says it is required, and take the document if not.
+    let two_edges = json!([
+        {"activity": "a", "transition": "<end>", "duration": 1},
+        {"activity": "b", "transition": "<end>", "duration": 1},
+    ]);
+    let datasource_with = |spec: Value| json!({"kind": "datasource", "name": "d", "spec": spec});
+    let mut cases: Vec<(Value, &str, Vec<&'static [Field]>)> = Vec::new();
+    for kind in SelectionType::ALL {
+        let mut spec = yaml_value(kind.example());
+        spec["eventData"] = two_edges.clone();
+        cases.push((
+            datasource_with(spec),
+            "/spec",
+            vec![datasource::FIELDS, kind.field_table()],
+        ));
+    }
+    for kind in DurationType::ALL {
+        let mut edges = two_edges.clone();
+        edges[0]["duration"] = yaml_value(kind.example());
+        let doc = datasource_with(json!({"selection": "uniform", "eventData": edges}));
+        cases.push((
+            doc,
+            "/spec/eventData/0/duration",
+            vec![duration::COMMON_FIELDS, kind.field_table()],
+        ));
+    }
+    cases.push((
+        datasource_with(json!({"selection": "uniform", "eventData": two_edges.clone()})),
+        "/spec/eventData/0",
+        vec![datasource::EDGE_FIELDS],
+    ));
+    for kind in SinkType::ALL {
+        let mut spec = yaml_value(kind.example());
+        spec["dataSourceRefs"] = json!(["A"]);
+        spec["id"] = json!("label");
+        let doc = json!({"kind": "sink", "name": "s", "spec": spec});
+        cases.push((doc, "/spec", vec![sink::COMMON_FIELDS, kind.field_table()]));
+    }
+    cases.push((
+        json!({"kind": "sink", "name": "s", "spec": {"type": "blackhole", "dataSourceRefs": []}}),
+        "",
+        vec![document::DOCUMENT_FIELDS],
+    ));
+    for kind in PartitionType::ALL {
+        let partition = match kind {
+            PartitionType::Constant => json!({"type": "constant", "partition": 0}),
+            PartitionType::Case => json!({"type": "case", "partitionCount": 4}),
+            PartitionType::Default => json!({"type": "default"}),
+        };
+        let mut spec = yaml_value(SinkType::Kafka.example());
+        spec["dataSourceRefs"] = json!(["A"]);
+        spec["partition"] = partition;
+        cases.push((
+            json!({"kind": "sink", "name": "s", "spec": spec}),
+            "/spec/partition",
+            vec![sink::PARTITION_COMMON_FIELDS, kind.field_table()],
+        ));
+    }
+    for kind in SimulationType::ALL {
+        let doc = json!({"kind": "simulation", "name": "sim", "spec": yaml_value(kind.example())});
+        cases.push((
+            doc,
+            "/spec",
+            vec![simulation::COMMON_FIELDS, kind.field_table()],
+        ));
+    }
+    for kind in LoadBehavior::ALL {
+        let spec = json!({"type": "stream", "load": yaml_value(kind.example())});
+        cases.push((
+            json!({"kind": "simulation", "name": "sim", "spec": spec}),
+            "/spec/load",
+            vec![load::COMMON_FIELDS, kind.field_table()],
+        ));
+    }
+    let steps = yaml_value(LoadBehavior::Steps.example());
+    cases.push((
+        json!({"kind": "simulation", "name": "sim", "spec": {"type": "stream", "load": steps}}),
+        "/spec/load/steps/0",
+        vec![load::STEP_FIELDS],
+    ));
+
+    // A trace example names `load.csv` beside the config: the configs are files in a folder
+    // that has one. JSON is YAML, so each document is written as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("load.csv"), "0,10\n1,20\n").unwrap();
+    let read = |doc: &Value| {
+        let file = dir.path().join("config.yaml");
+        std::fs::write(&file, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+        let mut set = ConfigSet::new();
+        set.add_file(&file);
+        set.diagnostics
+    };
+    let mut removed = 0;
+    for (doc, at, tables) in cases {
+        let diags = read(&doc);
+        assert!(!diags.has_errors(), "{doc}\n{}", diags.render());
+        for field in tables.iter().flat_map(|t| t.iter()) {
+            let mut without = doc.clone();
+            let Some(Value::Object(map)) = without.pointer_mut(at) else {
+                panic!("{doc} has no mapping at {at}");
+            };
+            if map.remove(field.name).is_none() {
+                assert!(
+                    !field.required,
+                    "{doc}: required `{}` not at {at}",
+                    field.name
+                );
+                continue;
+            }
+            removed += 1;
+            let diags = read(&without);
+            let missing = format!("missing `{}`", field.name);
+            if field.required {
+                assert!(
+                    diags.errors().any(|d| d.message.contains(&missing)),
+                    "{without}: no `{missing}` error, though the table requires it\n{}",
+                    diags.render()
+                );
+            } else {
+                assert!(
+                    !diags.has_errors(),
+                    "{without}: optional `{}` removed, yet\n{}",
+                    field.name,
+                    diags.render()
+                );
+            }
+        }
+    }
+    assert!(removed > 50, "only {removed} removals");
+}

@@ -378,3 +378,119 @@ pub fn yaml_to_json(node: &Node) -> Value {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConsoleFormat;
+
+    /// Every field table of every family, with what it belongs to.
+    fn tables() -> Vec<(String, &'static [Field])> {
+        fn of<K: Kind>(out: &mut Vec<(String, &'static [Field])>) {
+            for kind in K::ALL {
+                out.push((format!("{} {}", K::WHAT, kind.name()), kind.field_table()));
+            }
+        }
+        let mut out: Vec<(String, &'static [Field])> = vec![
+            ("document".into(), DOCUMENT_FIELDS),
+            ("datasource".into(), datasource::FIELDS),
+            ("eventData entry".into(), EDGE_FIELDS),
+            ("duration".into(), duration::COMMON_FIELDS),
+            ("sink".into(), sink::COMMON_FIELDS),
+            ("partition".into(), PARTITION_COMMON_FIELDS),
+            ("simulation".into(), simulation::COMMON_FIELDS),
+            ("load".into(), load::COMMON_FIELDS),
+            ("load step".into(), STEP_FIELDS),
+        ];
+        of::<DocumentKind>(&mut out);
+        of::<SelectionType>(&mut out);
+        of::<DurationType>(&mut out);
+        of::<SinkType>(&mut out);
+        of::<ConsoleFormat>(&mut out);
+        of::<PartitionType>(&mut out);
+        of::<SimulationType>(&mut out);
+        of::<LoadBehavior>(&mut out);
+        out
+    }
+
+    /// Every (name, description) of a property anywhere in `schema`.
+    fn described(schema: &Value, out: &mut Vec<(String, String)>) {
+        match schema {
+            Value::Object(map) => {
+                if let Some(Value::Object(props)) = map.get("properties") {
+                    for (name, prop) in props {
+                        if let Some(Value::String(d)) = prop.get("description") {
+                            out.push((name.clone(), d.clone()));
+                        }
+                    }
+                }
+                map.values().for_each(|v| described(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| described(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_field_of_every_table_is_in_the_schema_with_its_description() {
+        let mut found = Vec::new();
+        described(&json_schema(), &mut found);
+        for (owner, table) in tables() {
+            for field in table {
+                let pair = (field.name.to_string(), field.description.to_string());
+                assert!(
+                    found.contains(&pair),
+                    "{owner}: `{}` not in the schema",
+                    field.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tables_name_each_field_once_and_describe_it() {
+        for (owner, table) in tables() {
+            let mut names: Vec<&str> = table.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), table.len(), "{owner}: a field named twice");
+            for field in table {
+                assert!(!field.description.is_empty(), "{owner}: `{}`", field.name);
+                assert!(
+                    !(field.required && field.default.is_some()),
+                    "{owner}: `{}` is required and has a default",
+                    field.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_default_is_a_value_of_its_field() {
+        for (owner, table) in tables() {
+            for field in table {
+                let Some(default) = field.default else {
+                    continue;
+                };
+                let schema = type_schema(field.ty);
+                let value = default_value(default);
+                assert!(
+                    jsonschema::draft7::is_valid(&schema, &value),
+                    "{owner}: the default {value} of `{}` is not a {schema}",
+                    field.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn yaml_becomes_the_json_it_stands_for() {
+        let docs =
+            crate::config::yaml::parse_documents("a: [1, 2.5, true, null, x]\nb: {c: .inf}\n")
+                .unwrap();
+        assert_eq!(
+            yaml_to_json(&docs[0]),
+            json!({"a": [1, 2.5, true, null, "x"], "b": {"c": "inf"}})
+        );
+    }
+}
