@@ -295,6 +295,6 @@ fn kafka_topic_templates_are_checked_before_anything_runs() {
         let errors: Vec<_> = diags.errors().collect();
         assert_eq!(errors.len(), 1, "{}", diags.render());
         assert!(errors[0].message.contains(problem), "{}", errors[0].message);
-        assert_eq!(errors[0].loc.map(|l| l.line), Some(4));
+        assert_eq!(errors[0].loc.map(|l| l.line), Some(6));
     }
 }

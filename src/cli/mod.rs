@@ -23,9 +23,11 @@ macro_rules! say_raw {
 mod analyze;
 #[cfg(feature = "backend")]
 mod backend;
+mod completions;
 mod graph;
 mod progress;
 mod run;
+mod schema;
 mod signals;
 mod validate;
 
@@ -51,6 +53,7 @@ pub const EXIT_CONFIG: u8 = 2;
         def validate configs/ --deny-warnings     check a config without running it\n  \
         def graph configs/ -o chain.svg           draw the chain (also .dot, .mmd)\n  \
         def analyze configs/                      expected events per case, load per datasource\n  \
+        def schema -o def.schema.json             a JSON Schema of the config, for editors\n  \
         LOAD=5000 def run stream.yaml --duration 60   a real-time stream at 5000 events/s\n  \
         def backend --output file:events.jsonl    the load backend, for loadTest runs"
 )]
@@ -72,6 +75,12 @@ enum Command {
     /// Run the load backend: take timeframes over HTTP, emit them at an exact pace.
     #[cfg(feature = "backend")]
     Backend(backend::BackendArgs),
+    /// Print the JSON Schema of config documents, for editors (yaml-language-server).
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff), of def or of one of its commands.
+    Man(completions::ManArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -83,6 +92,9 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::analyze(args),
         #[cfg(feature = "backend")]
         Command::Backend(args) => backend::backend(args),
+        Command::Schema(args) => schema::schema(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 
@@ -102,4 +114,28 @@ pub fn load(paths: &[std::path::PathBuf]) -> def::config::ConfigSet {
         set.add_path(path);
     }
     set
+}
+
+/// Writes a command's output to `path`, or to stdout when there is none or it is `-`. A file
+/// that cannot be written, or a closed stdout, is reported and exits 1; nothing panics.
+pub fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> ExitCode {
+    use std::io::Write as _;
+    let written = match path {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::write(path, bytes).map_err(|e| (path.display().to_string(), e))
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| ("<stdout>".to_string(), e))
+        }
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((path, e)) => {
+            say!("error: cannot write {path}: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::document::At;
 use super::duration::{self, DurationSpec};
-use super::read::{Kind, MapNode, Reader};
+use super::read::{names, Field, FieldDefault, FieldType, Kind, MapNode, Nested, Reader};
 use super::selection::{self, SelectionSpec, SelectionType};
 use super::yaml::{Node, Value};
 use super::Place;
@@ -32,20 +32,72 @@ pub struct EdgeSpec {
     pub place: Place,
 }
 
-/// The fields of an `eventData` entry.
-pub const EDGE_FIELDS: &[&str] = &["activity", "transition", "duration"];
+/// The group of a datasource whose spec names none.
+pub const DEFAULT_GROUP: &str = "";
 
-/// The fields of a datasource spec: its own, and those of every selection type.
+/// The fields of an `eventData` entry.
+pub const EDGE_FIELDS: &[Field] = &[
+    Field::new(
+        "activity",
+        FieldType::String,
+        "The activity written into the event when the case takes this entry",
+    )
+    .required(),
+    Field::new(
+        "transition",
+        FieldType::String,
+        "The datasource the case moves to next, or `<end>` to finish it",
+    )
+    .required(),
+    Field::new(
+        "duration",
+        FieldType::Nested(Nested::Duration),
+        "Simulated minutes the step takes: a number, or a distribution with a `type`",
+    )
+    .required(),
+];
+
+/// A datasource spec's own fields; those of its selection type come before the last,
+/// `eventData` (see [`fields`]).
+pub const FIELDS: &[Field] = &[
+    Field::new(
+        "name",
+        FieldType::String,
+        "The node name written into each event; the document's name when left out",
+    ),
+    Field::new(
+        "group",
+        FieldType::String,
+        "The group written into each event (a site, a line)",
+    )
+    .default(FieldDefault::String(DEFAULT_GROUP)),
+    Field::new(
+        "selection",
+        FieldType::Word(SelectionType::words),
+        "How the datasource picks one of its eventData entries",
+    )
+    .required(),
+    Field::new(
+        "eventData",
+        FieldType::Nested(Nested::EventData),
+        "The outgoing edges: an activity, the next datasource and a duration each",
+    )
+    .required(),
+];
+
+/// The fields of a datasource spec: its own and those of every selection type, in the order
+/// messages list them (`eventData` last).
 pub fn fields() -> Vec<&'static str> {
-    let mut fields = vec!["name", "group", "selection"];
+    let (own, last) = FIELDS.split_at(FIELDS.len() - 1);
+    let mut fields = names(own);
     for kind in SelectionType::ALL {
         for field in kind.fields() {
-            if !fields.contains(field) {
+            if !fields.contains(&field) {
                 fields.push(field);
             }
         }
     }
-    fields.push("eventData");
+    fields.extend(names(last));
     fields
 }
 
@@ -61,7 +113,9 @@ pub(crate) fn read(
         Some(_) => reader.req_string(spec, "name", "the datasource spec", "MyNode"),
         None => Some(doc_name.clone()),
     };
-    let group = reader.opt_string(spec, "group").unwrap_or_default();
+    let group = reader
+        .opt_string(spec, "group")
+        .unwrap_or_else(|| DEFAULT_GROUP.to_string());
     let selection = selection::read(reader, spec);
     let event_data = match spec.get("eventData") {
         Some((node, path)) => edges(reader, node, &path),
@@ -131,7 +185,7 @@ fn edges(reader: &mut Reader, node: &Node, path: &str) -> Option<Vec<EdgeSpec>> 
 
 fn edge(reader: &mut Reader, node: &Node, path: &str) -> Option<EdgeSpec> {
     let obj = reader.obj(node, path, "an eventData entry")?;
-    reader.deny_unknown(&obj, EDGE_FIELDS, "an eventData entry");
+    reader.deny_unknown(&obj, &names(EDGE_FIELDS), "an eventData entry");
     let activity = reader.req_string(&obj, "activity", "the eventData entry", "\"Assemble\"");
     let transition = reader.req_string(&obj, "transition", "the eventData entry", "\"<end>\"");
     let duration = match obj.get("duration") {

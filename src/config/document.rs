@@ -3,7 +3,7 @@
 
 use super::datasource::{self, DatasourceSpec};
 use super::diagnostic::Place;
-use super::read::{Kind, Reader};
+use super::read::{names, Field, FieldType, Kind, Nested, Reader};
 use super::simulation::{self, SimulationSpec};
 use super::sink::{self, SinkSpec};
 use super::yaml::{Key, Node, Value};
@@ -63,13 +63,32 @@ impl Kind for DocumentKind {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         DOCUMENT_FIELDS
     }
 }
 
 /// The fields of every document.
-pub const DOCUMENT_FIELDS: &[&str] = &["kind", "name", "spec"];
+pub const DOCUMENT_FIELDS: &[Field] = &[
+    Field::new(
+        "kind",
+        FieldType::Word(DocumentKind::words),
+        "What the document declares: a datasource (a node of the chain), a sink or a simulation",
+    )
+    .required(),
+    Field::new(
+        "name",
+        FieldType::String,
+        "The document's name: sinks refer to datasources by it, --simulation chooses by it",
+    )
+    .required(),
+    Field::new(
+        "spec",
+        FieldType::Nested(Nested::Spec),
+        "The settings of the datasource, sink or simulation",
+    )
+    .required(),
+];
 
 /// A parsed document of any kind.
 #[derive(Clone, Debug)]
@@ -140,7 +159,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, broken: Broken) -> Option<A
 
 fn read_document(reader: &mut Reader, node: &Node) -> Option<AnyDocument> {
     let obj = reader.obj(node, "", "a document")?;
-    reader.deny_unknown(&obj, DOCUMENT_FIELDS, "a document");
+    reader.deny_unknown(&obj, &names(DOCUMENT_FIELDS), "a document");
     let place = reader.place("", node.loc);
     let kind = reader.req_kind::<DocumentKind>(&obj, "kind", "the document", "datasource");
     let name = reader.req_string(&obj, "name", "the document", "my-name");

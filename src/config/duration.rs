@@ -1,7 +1,7 @@
 //! How long an edge takes, in minutes of simulated time (`duration:`): a number, or a
 //! distribution with `type:` and its parameters.
 
-use super::read::{Kind, Reader};
+use super::read::{names, Field, FieldType, Kind, Reader};
 use super::yaml::{Node, Value};
 
 /// The duration types.
@@ -34,15 +34,75 @@ impl Kind for DurationType {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
+        const MINUTES: FieldType = FieldType::Number {
+            min: Some(0.0),
+            max: None,
+        };
+        const ANY: FieldType = FieldType::Number {
+            min: None,
+            max: None,
+        };
         match self {
-            DurationType::Constant => &["duration"],
-            DurationType::Uniform => &["lowerBound", "upperBound"],
-            DurationType::Gaussian | DurationType::LogNormal => &["mu", "sigma"],
-            DurationType::Exponential => &["mean"],
+            DurationType::Constant => {
+                const { &[Field::new("duration", MINUTES, "Minutes").required()] }
+            }
+            DurationType::Uniform => {
+                const {
+                    &[
+                        Field::new("lowerBound", MINUTES, "The shortest duration, in minutes")
+                            .required(),
+                        Field::new(
+                            "upperBound",
+                            MINUTES,
+                            "The longest duration, in minutes (at least lowerBound)",
+                        )
+                        .required(),
+                    ]
+                }
+            }
+            DurationType::Gaussian => {
+                const {
+                    &[
+                        Field::new(
+                            "mu",
+                            ANY,
+                            "The mean, in minutes (durations below 0 count as 0)",
+                        )
+                        .required(),
+                        Field::new("sigma", MINUTES, "The standard deviation, in minutes")
+                            .required(),
+                    ]
+                }
+            }
+            DurationType::LogNormal => {
+                const {
+                    &[
+                        Field::new("mu", ANY, "The mean of the underlying normal distribution")
+                            .required(),
+                        Field::new(
+                            "sigma",
+                            MINUTES,
+                            "The standard deviation of the underlying normal distribution",
+                        )
+                        .required(),
+                    ]
+                }
+            }
+            DurationType::Exponential => {
+                const { &[Field::new("mean", MINUTES, "The mean, in minutes").required()] }
+            }
         }
     }
 }
+
+/// The field every duration mapping has, whatever its type.
+pub const COMMON_FIELDS: &[Field] = &[Field::new(
+    "type",
+    FieldType::Word(DurationType::words),
+    "The distribution the duration is drawn from",
+)
+.required()];
 
 impl DurationType {
     /// A `duration:` value of this type, as YAML.
@@ -124,7 +184,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<Durat
     let obj = reader.obj(node, path, "`duration`")?;
     let (duration_type, _) =
         reader.req_kind::<DurationType>(&obj, "type", "the duration", "constant")?;
-    let mut fields = vec!["type"];
+    let mut fields = names(COMMON_FIELDS);
     fields.extend(duration_type.fields());
     reader.deny_unknown(
         &obj,

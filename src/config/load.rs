@@ -1,7 +1,7 @@
 //! Events per tick over time (`load:` of stream and loadTest simulations): the load
 //! behaviours, their fields, and reading recorded traces.
 
-use super::read::{resolve, Kind, Reader};
+use super::read::{names, resolve, Field, FieldDefault, FieldType, Kind, Nested, Reader};
 use super::yaml::{Node, Value};
 use std::path::{Path, PathBuf};
 
@@ -39,16 +39,121 @@ impl Kind for LoadBehavior {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         match self {
-            LoadBehavior::Constant => &["load"],
-            LoadBehavior::Gradual => &["tickCount", "minimalLoad", "load"],
-            LoadBehavior::Sinus => &["mean", "amplitude", "phase"],
-            LoadBehavior::Steps => &["steps", "repeat"],
-            LoadBehavior::Trace => &["path"],
+            LoadBehavior::Constant => const { &[Field::new("load", RATE, "The rate").required()] },
+            LoadBehavior::Gradual => {
+                const {
+                    &[
+                        Field::new(
+                            "tickCount",
+                            FieldType::Count { min: 1, max: None },
+                            "Over how many ticks the rate rises from minimalLoad to load",
+                        )
+                        .required(),
+                        Field::new("minimalLoad", RATE, "The rate at the first tick").required(),
+                        Field::new("load", RATE, "The rate from tickCount ticks on").required(),
+                    ]
+                }
+            }
+            LoadBehavior::Sinus => {
+                const {
+                    &[
+                        Field::new("mean", RATE, "The rate the wave swings around").required(),
+                        Field::new(
+                            "amplitude",
+                            FieldType::Number {
+                                min: Some(0.0),
+                                max: None,
+                            },
+                            "How far the rate swings from the mean (at most the mean)",
+                        )
+                        .required(),
+                        Field::new(
+                            "phase",
+                            FieldType::Number {
+                                min: None,
+                                max: None,
+                            },
+                            "Ticks per half wave (not 0)",
+                        )
+                        .required(),
+                    ]
+                }
+            }
+            LoadBehavior::Steps => {
+                const {
+                    &[
+                        Field::new(
+                            "steps",
+                            FieldType::Nested(Nested::LoadSteps),
+                            "Piecewise constant rates, in order",
+                        )
+                        .required(),
+                        Field::new(
+                            "repeat",
+                            FieldType::Bool,
+                            "Start again from the first step after the last",
+                        )
+                        .default(FieldDefault::Bool(DEFAULT_REPEAT)),
+                    ]
+                }
+            }
+            LoadBehavior::Trace => {
+                const {
+                    &[Field::new(
+                        "path",
+                        FieldType::String,
+                        "A CSV file of `second,rate` rows, relative to the config file",
+                    )
+                    .required()]
+                }
+            }
         }
     }
 }
+
+/// A rate: events per second (stream) or per timeframe (loadTest), at most [`MAX_RATE`].
+const RATE: FieldType = FieldType::Number {
+    min: Some(0.0),
+    max: Some(MAX_RATE),
+};
+
+/// The original README's word for a constant load (`loadBehavior: load`): read as
+/// [`LoadBehavior::Constant`], with a warning.
+pub const LEGACY_CONSTANT: &str = "load";
+
+/// Every `loadBehavior` word the reader takes: the behaviours' and [`LEGACY_CONSTANT`].
+pub fn behavior_words() -> Vec<&'static str> {
+    let mut words = LoadBehavior::words();
+    words.push(LEGACY_CONSTANT);
+    words
+}
+
+/// The field every load mapping has, whatever its behaviour.
+pub const COMMON_FIELDS: &[Field] = &[Field::new(
+    "loadBehavior",
+    FieldType::Word(behavior_words),
+    "How the rate changes over time (`load` is read as `constant`)",
+)
+.required()];
+
+/// Whether a `steps` load starts again after its last step when it does not say (`repeat`).
+pub const DEFAULT_REPEAT: bool = false;
+
+/// The fields of one step of a `steps` load.
+pub const STEP_FIELDS: &[Field] = &[
+    Field::new("rate", RATE, "The rate during the step").required(),
+    Field::new(
+        "seconds",
+        FieldType::Number {
+            min: Some(0.0),
+            max: Some(MAX_STEP_SECONDS),
+        },
+        "How long the step lasts: 0, or one microsecond to about 31 years",
+    )
+    .required(),
+];
 
 impl LoadBehavior {
     /// A `load:` value of this behaviour, as YAML. (A trace needs a file: its example names
@@ -148,7 +253,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
     })?;
     // The original README's example says `loadBehavior: load`; read it as `constant`.
     let word = reader.string_of(n, &p, "`loadBehavior`")?;
-    let behavior = if word == "load" {
+    let behavior = if word == LEGACY_CONSTANT {
         reader.warn(
             &p,
             n.loc,
@@ -159,7 +264,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
     } else {
         reader.kind::<LoadBehavior>(n, &p)?
     };
-    let mut fields = vec!["loadBehavior"];
+    let mut fields = names(COMMON_FIELDS);
     fields.extend(behavior.fields());
     reader.deny_unknown(&obj, &fields, &format!("a {} load", behavior.name()));
     let what = format!("the {} load", behavior.name());
@@ -229,7 +334,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
             }
         }
         LoadBehavior::Steps => {
-            let repeat = reader.opt_bool(&obj, "repeat").unwrap_or(false);
+            let repeat = reader.opt_bool(&obj, "repeat").unwrap_or(DEFAULT_REPEAT);
             let (n, p) = obj.get("steps").or_else(|| {
                 reader.missing(&obj, "steps", &what, "[{rate: 100, seconds: 10}]");
                 None
@@ -259,7 +364,7 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<LoadS
                     ok = false;
                     continue;
                 };
-                reader.deny_unknown(&step, &["rate", "seconds"], "a load step");
+                reader.deny_unknown(&step, &names(STEP_FIELDS), "a load step");
                 let r = reader
                     .req_number(&step, "rate", "the load step", Some(0.0))
                     .filter(|r| {

@@ -17,6 +17,7 @@ pub mod document;
 pub mod duration;
 pub mod load;
 pub mod read;
+pub mod schema;
 pub mod selection;
 pub mod simulation;
 pub mod sink;

@@ -32,8 +32,13 @@ pub trait Kind: Copy + Eq + std::fmt::Debug + 'static {
     fn aliases(self) -> &'static [&'static str] {
         &[]
     }
-    /// The fields a spec of this kind reads besides those every kind of its family has.
-    fn fields(self) -> &'static [&'static str];
+    /// The fields a spec of this kind reads besides those every kind of its family has: the
+    /// table the reader takes its allowed fields from and `def schema` its properties.
+    fn field_table(self) -> &'static [Field];
+    /// The names of [`Kind::field_table`], in its order.
+    fn fields(self) -> Vec<&'static str> {
+        names(self.field_table())
+    }
     /// Every word accepted, names and aliases, in order.
     fn words() -> Vec<&'static str> {
         Self::ALL
@@ -41,6 +46,111 @@ pub trait Kind: Copy + Eq + std::fmt::Debug + 'static {
             .flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().copied()))
             .collect()
     }
+}
+
+/// One field of a spec: its name, what it holds, whether it must be given, its default and a
+/// one-line description.
+///
+/// Each component family keeps its fields in static tables of these (a kind's
+/// [`Kind::field_table`], a family's common fields). The readers deny unknown fields by the
+/// tables' names and [`super::schema`] builds the JSON Schema from the same tables, so a field
+/// cannot be read without being in the schema, nor the other way round.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// The reader reports the field as missing when it is absent.
+    pub required: bool,
+    /// What the reader takes when the field is absent.
+    pub default: Option<FieldDefault>,
+    /// One line for editors and docs.
+    pub description: &'static str,
+}
+
+impl Field {
+    /// An optional field without a default.
+    pub const fn new(name: &'static str, ty: FieldType, description: &'static str) -> Field {
+        Field {
+            name,
+            ty,
+            required: false,
+            default: None,
+            description,
+        }
+    }
+
+    /// The same field, required.
+    pub const fn required(self) -> Field {
+        Field {
+            required: true,
+            ..self
+        }
+    }
+
+    /// The same field, with the default the reader takes when it is absent.
+    pub const fn default(self, default: FieldDefault) -> Field {
+        Field {
+            default: Some(default),
+            ..self
+        }
+    }
+}
+
+/// What a field holds, with the bounds its reader enforces.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldType {
+    /// A scalar read as text (unquoted numbers and booleans are taken as their text).
+    String,
+    /// A finite number within the bounds (inclusive).
+    Number { min: Option<f64>, max: Option<f64> },
+    /// A whole number within the bounds (inclusive).
+    Count { min: u64, max: Option<u64> },
+    /// `true` or `false`.
+    Bool,
+    /// One word of a [`Kind`]: its names and aliases (`K::words`), and any words the reader
+    /// takes besides.
+    Word(fn() -> Vec<&'static str>),
+    /// A non-empty list of probabilities (numbers from 0 to 1) that add up to 1.
+    Probabilities,
+    /// A list of strings.
+    Strings,
+    /// A value with a shape of its own, read by its own table.
+    Nested(Nested),
+}
+
+/// The values that have a shape of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nested {
+    /// A document's `spec`: a datasource, sink or simulation spec, by the document's `kind`.
+    Spec,
+    /// A non-empty list of `eventData` entries.
+    EventData,
+    /// A number of minutes, or a mapping with a duration `type`.
+    Duration,
+    /// A mapping with a `loadBehavior`.
+    Load,
+    /// A non-empty list of load steps (`rate`, `seconds`).
+    LoadSteps,
+    /// A mapping with a partition `type`.
+    Partition,
+    /// A mapping of settings, each a string, number or boolean, passed on as text.
+    Settings,
+}
+
+/// A field's default.
+#[derive(Clone, Copy, Debug)]
+pub enum FieldDefault {
+    String(&'static str),
+    Number(f64),
+    Count(u64),
+    Bool(bool),
+    /// A kind's default word (`|| ConsoleFormat::default().name()`).
+    Word(fn() -> &'static str),
+}
+
+/// The names of a table's fields, in order.
+pub fn names(fields: &[Field]) -> Vec<&'static str> {
+    fields.iter().map(|f| f.name).collect()
 }
 
 /// Reading state: the file being read and the problems found.

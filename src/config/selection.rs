@@ -1,7 +1,7 @@
 //! How a datasource picks one of its `eventData` entries (`selection:`).
 
 use super::document::At;
-use super::read::{Kind, MapNode, Reader};
+use super::read::{Field, FieldType, Kind, MapNode, Reader};
 
 /// The selection types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,12 +30,42 @@ impl Kind for SelectionType {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         match self {
-            SelectionType::GenericProbability => &["distribution"],
+            SelectionType::GenericProbability => {
+                const {
+                    &[Field::new(
+                        "distribution",
+                        FieldType::Probabilities,
+                        "The probability of each eventData entry, in order; they add up to 1",
+                    )
+                    .required()]
+                }
+            }
             SelectionType::Uniform | SelectionType::Ordered => &[],
             SelectionType::DriftingProbability => {
-                &["startDistribution", "endDistribution", "steps"]
+                const {
+                    &[
+                        Field::new(
+                            "startDistribution",
+                            FieldType::Probabilities,
+                            "The probability of each eventData entry at the first selection",
+                        )
+                        .required(),
+                        Field::new(
+                            "endDistribution",
+                            FieldType::Probabilities,
+                            "The probability of each eventData entry from `steps` selections on",
+                        )
+                        .required(),
+                        Field::new(
+                            "steps",
+                            FieldType::Count { min: 1, max: None },
+                            "Over how many selections the probabilities move from start to end",
+                        )
+                        .required(),
+                    ]
+                }
             }
         }
     }
@@ -113,7 +143,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<At<SelectionSp
     )?;
     // Fields of other selection types are harmless but a sign of a mix-up: warn.
     for key in SelectionType::ALL.iter().flat_map(|k| k.fields()) {
-        if spec.has(key) && !selection_type.fields().contains(key) {
+        if spec.has(key) && !selection_type.fields().contains(&key) {
             let (n, p) = spec.get(key).expect("has");
             reader.warn(
                 &p,

@@ -3,7 +3,7 @@
 
 use super::document::At;
 use super::load::{self, LoadSpec};
-use super::read::{Kind, MapNode, Reader};
+use super::read::{Field, FieldDefault, FieldType, Kind, MapNode, Nested, Reader};
 use super::sink::DEFAULT_TIMEFRAME_MS;
 use crate::time::{parse_start_time, TimestampFormat};
 
@@ -12,20 +12,86 @@ pub const MAX_CONCURRENT_CASES: u64 = 10_000_000;
 /// Cases open at once when a spec does not say (`maxConcurrentCases`).
 pub const DEFAULT_MAX_CONCURRENT_CASES: u64 = 1;
 
+/// Timeframes a load test generates before it starts sending, when a spec does not say
+/// (`genTimeframesTilStart`).
+pub const DEFAULT_GEN_TIMEFRAMES_TIL_START: u64 = 0;
+/// Whether events carry their intended emission time when a spec does not say (`emittedAt`).
+pub const DEFAULT_EMITTED_AT: bool = false;
+/// The `startTime` word for the time of the run (also the default).
+pub const START_NOW: &str = "now";
+
 /// The fields every simulation has, whatever its type.
-pub const COMMON_FIELDS: &[&str] = &[
-    "type",
-    "caseId",
-    "maxConcurrentCases",
-    "startTime",
-    "timestampFormat",
-    "clock",
-    "emittedAt",
-    "maxEvents",
-    "duration",
+pub const COMMON_FIELDS: &[Field] = &[
+    Field::new(
+        "type",
+        FieldType::Word(SimulationType::words),
+        "How the chain is run: a number of events, a real-time stream, or a load test",
+    )
+    .required(),
+    Field::new(
+        "caseId",
+        FieldType::Word(CaseIdSpec::words),
+        "How case ids are made",
+    )
+    .default(FieldDefault::Word(|| CaseIdSpec::default().name())),
+    Field::new(
+        "maxConcurrentCases",
+        FieldType::Count {
+            min: 1,
+            max: Some(MAX_CONCURRENT_CASES),
+        },
+        "How many cases are open at once, their events interleaved",
+    )
+    .default(FieldDefault::Count(DEFAULT_MAX_CONCURRENT_CASES)),
+    Field::new(
+        "startTime",
+        FieldType::String,
+        "When the simulated clock starts: `now` or an RFC 3339 time",
+    )
+    .default(FieldDefault::String(START_NOW)),
+    Field::new(
+        "timestampFormat",
+        FieldType::Word(<TimestampFormat as Kind>::words),
+        "How timestamps are written",
+    )
+    .default(FieldDefault::Word(|| TimestampFormat::default().name())),
+    Field::new(
+        "clock",
+        FieldType::Word(ClockSpec::words),
+        "Which clock stamps stream events: the chain's simulated time or the wall clock",
+    )
+    .default(FieldDefault::Word(|| ClockSpec::default().name())),
+    Field::new(
+        "emittedAt",
+        FieldType::Bool,
+        "Add the intended emission time to each event",
+    )
+    .default(FieldDefault::Bool(DEFAULT_EMITTED_AT)),
+    Field::new(
+        "maxEvents",
+        FieldType::Count { min: 1, max: None },
+        "Stop after this many events, whatever the type",
+    ),
+    Field::new(
+        "duration",
+        FieldType::Number {
+            min: Some(0.0),
+            max: None,
+        },
+        "Stop after this many seconds (stream)",
+    ),
 ];
 
-/// Every field a simulation spec may have, in the order messages list them. The reader
+/// A stream's or load test's `load`.
+const LOAD: Field = Field::new(
+    "load",
+    FieldType::Nested(Nested::Load),
+    "Events per second (stream) or per timeframe (loadTest) over time",
+)
+.required();
+
+/// Every field a simulation spec may have, in the order messages list them: the names of
+/// [`COMMON_FIELDS`] and of every type's table (a test holds them equal). The reader
 /// accepts each on every type (the original's files carry fields their type ignores); the
 /// CLI warns about flags a type does not use.
 pub const FIELDS: &[&str] = &[
@@ -68,11 +134,43 @@ impl Kind for SimulationType {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         match self {
-            SimulationType::CountBased => &["steps"],
-            SimulationType::Stream => &["load"],
-            SimulationType::LoadTest => &["steps", "load", "genTimeframesTilStart", "timeframe"],
+            SimulationType::CountBased => {
+                const {
+                    &[Field::new(
+                        "steps",
+                        FieldType::Count { min: 1, max: None },
+                        "How many events to generate",
+                    )
+                    .required()]
+                }
+            }
+            SimulationType::Stream => const { &[LOAD] },
+            SimulationType::LoadTest => {
+                const {
+                    &[
+                        Field::new(
+                            "steps",
+                            FieldType::Count { min: 1, max: None },
+                            "How many timeframes to send (by default until stopped or maxEvents)",
+                        ),
+                        LOAD,
+                        Field::new(
+                            "genTimeframesTilStart",
+                            FieldType::Count { min: 0, max: None },
+                            "Timeframes generated ahead before sending starts",
+                        )
+                        .default(FieldDefault::Count(DEFAULT_GEN_TIMEFRAMES_TIL_START)),
+                        Field::new(
+                            "timeframe",
+                            FieldType::Count { min: 1, max: None },
+                            "Milliseconds per timeframe",
+                        )
+                        .default(FieldDefault::Count(DEFAULT_TIMEFRAME_MS)),
+                    ]
+                }
+            }
         }
     }
 }
@@ -156,7 +254,7 @@ impl Kind for CaseIdSpec {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         &[]
     }
 }
@@ -182,7 +280,7 @@ impl Kind for ClockSpec {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         &[]
     }
 }
@@ -195,7 +293,7 @@ impl Kind for TimestampFormat {
         TimestampFormat::name(self)
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         &[]
     }
 }
@@ -223,7 +321,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SimulationSpec
         None => Some(None),
         Some((n, p)) => {
             let text = reader.string_of(n, &p, "`startTime`")?;
-            if text == "now" {
+            if text == START_NOW {
                 Some(None)
             } else {
                 match parse_start_time(&text) {
@@ -243,7 +341,9 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SimulationSpec
     };
     let timestamp_format = reader.opt_kind(spec, "timestampFormat", TimestampFormat::default());
     let clock = reader.opt_kind(spec, "clock", ClockSpec::default());
-    let emitted_at = reader.opt_bool(spec, "emittedAt").unwrap_or(false);
+    let emitted_at = reader
+        .opt_bool(spec, "emittedAt")
+        .unwrap_or(DEFAULT_EMITTED_AT);
     let max_events = reader.opt_count(spec, "maxEvents", 1);
     let duration = reader.opt_number(spec, "duration", Some(0.0));
     let load = |reader: &mut Reader| match spec.get("load") {
@@ -276,7 +376,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SimulationSpec
             let steps = reader.opt_count(spec, "steps", 1);
             Some(SimulationSettings::LoadTest {
                 load: load?,
-                gen_timeframes_til_start: til_start?.unwrap_or(0),
+                gen_timeframes_til_start: til_start?.unwrap_or(DEFAULT_GEN_TIMEFRAMES_TIL_START),
                 timeframe_ms: timeframe?.unwrap_or(DEFAULT_TIMEFRAME_MS),
                 steps: steps?,
             })
@@ -304,10 +404,10 @@ mod tests {
 
     #[test]
     fn the_field_list_is_the_common_fields_and_every_types_own() {
-        let mut union: Vec<&str> = COMMON_FIELDS.to_vec();
+        let mut union: Vec<&str> = crate::config::read::names(COMMON_FIELDS);
         for kind in SimulationType::ALL {
             for field in kind.fields() {
-                if !union.contains(field) {
+                if !union.contains(&field) {
                     union.push(field);
                 }
             }

@@ -3,7 +3,7 @@
 
 use super::diagnostic::Place;
 use super::document::{At, FieldPlaces};
-use super::read::{Kind, MapNode, Reader};
+use super::read::{names, Field, FieldDefault, FieldType, Kind, MapNode, Nested, Reader};
 use super::yaml::{Node, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +18,26 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
 pub const DEFAULT_FLUSH_TIMEOUT_SECS: f64 = 30.0;
 
 /// The fields every sink has, whatever its type.
-pub const COMMON_FIELDS: &[&str] = &["type", "id", "dataSourceRefs"];
+pub const COMMON_FIELDS: &[Field] = &[
+    Field::new(
+        "type",
+        FieldType::Word(SinkType::words),
+        "Where the events go",
+    )
+    .required(),
+    Field::new(
+        "id",
+        FieldType::String,
+        "A label for the sink; the console sink starts each line with it",
+    )
+    .default(FieldDefault::String(DEFAULT_CONSOLE_ID)),
+    Field::new(
+        "dataSourceRefs",
+        FieldType::Strings,
+        "The datasources (by document name) whose events this sink takes",
+    )
+    .required(),
+];
 
 /// The sink types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +78,7 @@ impl Kind for SinkType {
 
     fn aliases(self) -> &'static [&'static str] {
         match self {
-            SinkType::Memory => &["test"],
+            SinkType::Memory => const { &["test"] },
             SinkType::Console
             | SinkType::File
             | SinkType::Blackhole
@@ -69,20 +88,105 @@ impl Kind for SinkType {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         match self {
-            SinkType::Console => &["format"],
-            SinkType::File => &["path", "format"],
-            SinkType::Kafka => &[
-                "bootstrapServer",
-                "clientId",
-                "topic",
-                "partition",
-                "producer",
-                "connectTimeout",
-                "flushTimeout",
-            ],
-            SinkType::Http => &["url", "timeframe"],
+            SinkType::Console => {
+                const {
+                    &[Field::new(
+                "format",
+                FieldType::Word(ConsoleFormat::words),
+                "How each event is printed: the original's `<id> <node>: <json>` or JSON lines",
+            )
+            .default(FieldDefault::Word(|| ConsoleFormat::default().name()))]
+                }
+            }
+            SinkType::File => {
+                const {
+                    &[
+                        Field::new(
+                            "path",
+                            FieldType::String,
+                            "The file to write, relative to the working directory",
+                        )
+                        .required(),
+                        Field::new(
+                            "format",
+                            FieldType::Word(FileFormat::words),
+                            "How events are written",
+                        )
+                        .default(FieldDefault::Word(|| FileFormat::default().name())),
+                    ]
+                }
+            }
+            SinkType::Kafka => {
+                const {
+                    &[
+                Field::new(
+                    "bootstrapServer",
+                    FieldType::String,
+                    "The brokers to connect to: `host:port`, comma-separated",
+                )
+                .required(),
+                Field::new(
+                    "clientId",
+                    FieldType::String,
+                    "The Kafka client id of the producer",
+                ),
+                Field::new(
+                    "topic",
+                    FieldType::String,
+                    "The topic, or a template with `{node}` and `{group}`",
+                )
+                .required(),
+                Field::new(
+                    "partition",
+                    FieldType::Nested(Nested::Partition),
+                    "Which partition each record goes to (by default the partitioner chooses by key)",
+                ),
+                Field::new(
+                    "producer",
+                    FieldType::Nested(Nested::Settings),
+                    "librdkafka producer settings, passed on as they are",
+                ),
+                Field::new(
+                    "connectTimeout",
+                    FieldType::Number {
+                        min: Some(0.1),
+                        max: None,
+                    },
+                    "Seconds to wait for the broker when the sink starts",
+                )
+                .default(FieldDefault::Number(DEFAULT_CONNECT_TIMEOUT_SECS)),
+                Field::new(
+                    "flushTimeout",
+                    FieldType::Number {
+                        min: Some(0.0),
+                        max: None,
+                    },
+                    "Seconds to wait for outstanding deliveries when the run ends",
+                )
+                .default(FieldDefault::Number(DEFAULT_FLUSH_TIMEOUT_SECS)),
+            ]
+                }
+            }
+            SinkType::Http => {
+                const {
+                    &[
+                        Field::new(
+                            "url",
+                            FieldType::String,
+                            "The load backend's URL the timeframes are posted to",
+                        )
+                        .required(),
+                        Field::new(
+                            "timeframe",
+                            FieldType::Count { min: 1, max: None },
+                            "Milliseconds per timeframe",
+                        )
+                        .default(FieldDefault::Count(DEFAULT_TIMEFRAME_MS)),
+                    ]
+                }
+            }
             SinkType::Blackhole | SinkType::Memory | SinkType::Ui => &[],
         }
     }
@@ -169,7 +273,7 @@ impl Kind for ConsoleFormat {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         &[]
     }
 }
@@ -192,7 +296,7 @@ impl Kind for FileFormat {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         &[]
     }
 }
@@ -262,14 +366,40 @@ impl Kind for PartitionType {
         }
     }
 
-    fn fields(self) -> &'static [&'static str] {
+    fn field_table(self) -> &'static [Field] {
         match self {
-            PartitionType::Constant => &["partition"],
-            PartitionType::Case => &["partitionCount"],
+            PartitionType::Constant => {
+                const {
+                    &[Field::new(
+                        "partition",
+                        FieldType::Count { min: 0, max: None },
+                        "The partition every record goes to",
+                    )
+                    .required()]
+                }
+            }
+            PartitionType::Case => {
+                const {
+                    &[Field::new(
+                "partitionCount",
+                FieldType::Count { min: 1, max: None },
+                "How many partitions the case ids are hashed over: a case stays in one, in order",
+            )
+            .required()]
+                }
+            }
             PartitionType::Default => &[],
         }
     }
 }
+
+/// The field every partition mapping has, whatever its type.
+pub const PARTITION_COMMON_FIELDS: &[Field] = &[Field::new(
+    "type",
+    FieldType::Word(PartitionType::words),
+    "How the partition is chosen: one for all, by case, or by the partitioner",
+)
+.required()];
 
 /// Which partition a Kafka record goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -296,8 +426,8 @@ pub struct HttpSinkSpec {
 pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
     let (sink_type, place) =
         reader.req_kind::<SinkType>(spec, "type", "the sink spec", "console")?;
-    let mut allowed = COMMON_FIELDS.to_vec();
-    allowed.extend_from_slice(sink_type.fields());
+    let mut allowed = names(COMMON_FIELDS);
+    allowed.extend(sink_type.fields());
     reader.deny_unknown(spec, &allowed, &format!("a {} sink", sink_type.name()));
     let id = reader.opt_string(spec, "id");
     let refs = match spec.get("dataSourceRefs") {
@@ -402,7 +532,7 @@ fn partition(reader: &mut Reader, node: &Node, path: &str) -> Option<PartitionSp
     let obj = reader.obj(node, path, "`partition`")?;
     let (partition_type, _) =
         reader.req_kind::<PartitionType>(&obj, "type", "the partition", "case")?;
-    let mut fields = vec!["type"];
+    let mut fields = names(PARTITION_COMMON_FIELDS);
     fields.extend(partition_type.fields());
     reader.deny_unknown(
         &obj,
