@@ -699,10 +699,17 @@ fn an_oversized_frame_from_def_run_is_split() {
 
 /// Runs the short load test into `url` and returns (exit code, stderr, seconds taken).
 fn run_load_test_failing(dir: &Path, url: &str) -> (Option<i32>, String, f64) {
+    run_load_test_with(dir, url, &[])
+}
+
+/// [`run_load_test_failing`] with environment variables for `def run`.
+fn run_load_test_with(dir: &Path, url: &str, env: &[(&str, &str)]) -> (Option<i32>, String, f64) {
     write_config(dir, url);
     let began = Instant::now();
     let output = AssertCommand::cargo_bin("def")
         .unwrap()
+        .env_remove("DEF_BACKEND_TOKEN")
+        .envs(env.iter().copied())
         .args(["run", "--seed", "11"])
         .arg(fixture("reference/datasource/assemblyline"))
         .arg(fixture("backend/loadtest.yaml"))
@@ -1381,4 +1388,39 @@ fn def_run_into_a_blocking_backend_with_a_small_queue_loses_nothing() {
     let (ok, stderr) = backend.terminate();
     assert!(ok, "the backend failed: {stderr}");
     assert_eq!(lines(&out), lines(&dir.path().join("generated.jsonl")));
+}
+
+/// The generator side of `--token`: the http sink sends the token (from `token:` or
+/// `DEF_BACKEND_TOKEN`) and a refused token fails the run at once, naming the setting.
+#[test]
+fn def_run_sends_the_backend_token_and_a_wrong_one_fails_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("emitted.jsonl");
+    let backend = BackendProcess::start_with(
+        &["--listen", "127.0.0.1:0"],
+        &["--output", &format!("file:{}", out.display())],
+        &[("DEF_BACKEND_TOKEN", "s3cret-token")],
+    );
+    let (code, stderr, secs) = run_load_test_with(dir.path(), &backend.url, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("401") && stderr.contains("`token:`"),
+        "{stderr}"
+    );
+    assert!(secs < 10.0, "a refused token is not retried: {secs} s");
+
+    let (code, stderr, _) = run_load_test_with(
+        dir.path(),
+        &backend.url,
+        &[("DEF_BACKEND_TOKEN", "s3cret-token")],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    // /metrics needs the token too: watch the output file instead.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lines(&out).len() < 1000 {
+        assert!(Instant::now() < deadline, "not all 1000 events emitted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(lines(&out).len(), 1000);
+    drop(backend);
 }

@@ -184,6 +184,12 @@ impl Kind for SinkType {
                             "Milliseconds per timeframe",
                         )
                         .default(FieldDefault::Count(DEFAULT_TIMEFRAME_MS)),
+                        Field::new(
+                            "token",
+                            FieldType::String,
+                            "The bearer token the backend requires (`def backend --token`); \
+                             default: the environment variable DEF_BACKEND_TOKEN",
+                        ),
                     ]
                 }
             }
@@ -420,6 +426,8 @@ pub struct HttpSinkSpec {
     pub url: String,
     /// Milliseconds per timeframe.
     pub timeframe_ms: u64,
+    /// The backend's bearer token (`token`); the sink falls back to `DEF_BACKEND_TOKEN`.
+    pub token: Option<String>,
 }
 
 /// Reads a sink spec.
@@ -462,6 +470,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
             SinkSettings::Http(HttpSinkSpec {
                 url: url?.value,
                 timeframe_ms: timeframe?,
+                token: reader.opt_string(spec, "token"),
             })
         }
         SinkType::Ui => SinkSettings::Ui,

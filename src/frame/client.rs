@@ -56,6 +56,8 @@ enum Posted {
 /// A connection to one load backend.
 pub struct FrameClient {
     base: String,
+    /// `Bearer <token>` for the backend's `--token`, if it has one.
+    authorization: Option<String>,
     agent: ureq::Agent,
     /// The body of a piece of a split frame.
     piece: Vec<u8>,
@@ -74,7 +76,7 @@ pub struct Sent {
 impl FrameClient {
     /// A client for the backend whose API is under `base` (e.g.
     /// `http://localhost:8080/loadgenerator`). Connects lazily, at the first frame.
-    pub fn new(base: &str) -> FrameClient {
+    pub fn new(base: &str, token: Option<&str>) -> FrameClient {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(REQUEST_TIMEOUT))
@@ -83,6 +85,7 @@ impl FrameClient {
             .into();
         FrameClient {
             base: base.trim_end_matches('/').to_string(),
+            authorization: token.map(|t| format!("Bearer {t}")),
             agent,
             piece: Vec::new(),
             max_request: MAX_REQUEST_BYTES,
@@ -185,6 +188,9 @@ impl FrameClient {
             if body.len() >= EXPECT_CONTINUE_FROM {
                 request = request.header("expect", "100-continue");
             }
+            if let Some(authorization) = &self.authorization {
+                request = request.header("authorization", authorization);
+            }
             match request.send(body) {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
@@ -210,6 +216,15 @@ impl FrameClient {
                         .unwrap_or_default();
                     if status == 413 {
                         return Ok(Posted::TooLarge(text.trim().to_string()));
+                    }
+                    if status == 401 {
+                        // No retry: the token will not get better by waiting.
+                        return Err(format!(
+                            "the load backend at {url} refused the request (401: {}); give the \
+                             http sink the backend's --token as `token:` (or set \
+                             DEF_BACKEND_TOKEN)",
+                            text.trim()
+                        ));
                     }
                     let hint = if status == 404 {
                         "; check the sink's `url` (it ends with the backend's base path, \

@@ -16,6 +16,16 @@ use crate::frame::client::FrameClient;
 use crate::frame::FrameBody;
 use crate::time::TimestampFormat;
 
+/// The token to send: the spec's `token`, else `DEF_BACKEND_TOKEN` (so that a secret need not
+/// be written into a config file).
+fn token(spec: &HttpSinkSpec) -> Option<String> {
+    spec.token.clone().or_else(|| {
+        std::env::var("DEF_BACKEND_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+}
+
 /// The load-test sink.
 pub struct HttpSink {
     name: String,
@@ -34,7 +44,7 @@ impl HttpSink {
     pub fn new(name: &str, spec: &HttpSinkSpec, timestamps: TimestampFormat) -> HttpSink {
         HttpSink {
             name: name.to_string(),
-            client: FrameClient::new(&spec.url),
+            client: FrameClient::new(&spec.url, token(spec).as_deref()),
             format: Json::new(timestamps),
             frame: FrameBody::new(spec.timeframe_ms.saturating_mul(1000)),
             delivered: 0,
