@@ -45,7 +45,7 @@ impl Kind for DurationType {
         };
         match self {
             DurationType::Constant => {
-                const { &[Field::new("duration", MINUTES, "Minutes").required()] }
+                const { &[Field::new("duration", MINUTES, "The duration, in minutes").required()] }
             }
             DurationType::Uniform => {
                 const {

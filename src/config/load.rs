@@ -41,7 +41,16 @@ impl Kind for LoadBehavior {
 
     fn field_table(self) -> &'static [Field] {
         match self {
-            LoadBehavior::Constant => const { &[Field::new("load", RATE, "The rate").required()] },
+            LoadBehavior::Constant => {
+                const {
+                    &[Field::new(
+                        "load",
+                        RATE,
+                        "Events per second (per timeframe in a loadTest)",
+                    )
+                    .required()]
+                }
+            }
             LoadBehavior::Gradual => {
                 const {
                     &[
@@ -51,15 +60,30 @@ impl Kind for LoadBehavior {
                             "Over how many ticks the rate rises from minimalLoad to load",
                         )
                         .required(),
-                        Field::new("minimalLoad", RATE, "The rate at the first tick").required(),
-                        Field::new("load", RATE, "The rate from tickCount ticks on").required(),
+                        Field::new(
+                            "minimalLoad",
+                            RATE,
+                            "Events per second (or timeframe) at the first tick",
+                        )
+                        .required(),
+                        Field::new(
+                            "load",
+                            RATE,
+                            "Events per second (or timeframe) from tickCount ticks on",
+                        )
+                        .required(),
                     ]
                 }
             }
             LoadBehavior::Sinus => {
                 const {
                     &[
-                        Field::new("mean", RATE, "The rate the wave swings around").required(),
+                        Field::new(
+                            "mean",
+                            RATE,
+                            "Events per second (or timeframe) the wave swings around",
+                        )
+                        .required(),
                         Field::new(
                             "amplitude",
                             FieldType::Number {
@@ -143,7 +167,12 @@ pub const DEFAULT_REPEAT: bool = false;
 
 /// The fields of one step of a `steps` load.
 pub const STEP_FIELDS: &[Field] = &[
-    Field::new("rate", RATE, "The rate during the step").required(),
+    Field::new(
+        "rate",
+        RATE,
+        "Events per second (or timeframe) during the step",
+    )
+    .required(),
     Field::new(
         "seconds",
         FieldType::Number {

@@ -43,11 +43,18 @@ pub fn json_schema() -> Value {
         .collect();
     let mut definitions = Map::new();
     for kind in DocumentKind::ALL {
-        let spec = match kind {
-            DocumentKind::Datasource => datasource_spec(),
-            DocumentKind::Sink => sink_spec(),
-            DocumentKind::Simulation => simulation_spec(),
+        let (mut spec, description) = match kind {
+            DocumentKind::Datasource => (
+                datasource_spec(),
+                "A datasource: a node of the Markov chain, its outgoing edges and how it picks one",
+            ),
+            DocumentKind::Sink => (
+                sink_spec(),
+                "A sink: where the events of some datasources go",
+            ),
+            DocumentKind::Simulation => (simulation_spec(), "A simulation: how the chain is run"),
         };
+        spec["description"] = json!(description);
         definitions.insert(definition(*kind).into(), spec);
     }
     for nested in NESTED {
