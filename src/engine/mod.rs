@@ -1,22 +1,23 @@
 //! The engine: cases walking the chain, interleaved in timestamp order.
 //!
-//! A case is a token on a datasource with its own clock. Open cases sit in a min-heap keyed
-//! by the timestamp of their *next* event: when a token arrives at a datasource we choose its
-//! entry and sample the duration at once, so the heap knows when that event will happen. The
-//! engine always emits the earliest pending event, so the stream is ordered by simulated time
-//! and cases interleave the way parallel work does. Whenever fewer than `maxConcurrentCases`
-//! are open, a new case starts at the timestamp of the most recently emitted event.
+//! A case is a token on a datasource with its own clock. Open cases sit in a queue keyed by
+//! the timestamp of their *next* event (ties by slot, see [`queue`]): when a token arrives at
+//! a datasource we choose its entry and sample the duration at once, so the queue knows when
+//! that event will happen. The engine always emits the earliest pending event, so the stream
+//! is ordered by simulated time and cases interleave the way parallel work does. Whenever fewer
+//! than `maxConcurrentCases` are open, a new case starts at the timestamp of the most recently
+//! emitted event.
 //!
-//! One event costs one heap sift, one alias-table choice and one duration sample: no
-//! allocation, no name lookup.
+//! One event costs a pop and a push on that queue, one alias-table choice and one duration
+//! sample: no allocation, no name lookup.
 
 pub mod clock;
+mod queue;
 
 use crate::model::{Chain, Edge, Node, Target};
+use queue::CaseQueue;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::cmp::Reverse;
-use std::collections::binary_heap::{BinaryHeap, PeekMut};
 
 /// One event, borrowing its strings from the chain.
 #[derive(Clone, Copy, Debug)]
@@ -42,30 +43,6 @@ impl Event<'_> {
     }
 }
 
-/// An event waiting in the heap: ordered by time, ties broken by slot so runs are
-/// deterministic. Packed into one `u128` (timestamp with its sign bit flipped, so unsigned
-/// order is signed order, above the slot) because the heap's sifts are the engine's main
-/// cost at high `maxConcurrentCases`, and one wide compare beats a field-by-field one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Due(u128);
-
-impl Due {
-    #[inline]
-    fn new(timestamp_ms: i64, slot: u32) -> Due {
-        Due(((timestamp_ms as u64 ^ (1 << 63)) as u128) << 32 | slot as u128)
-    }
-
-    #[inline]
-    fn timestamp_ms(self) -> i64 {
-        ((self.0 >> 32) as u64 ^ (1 << 63)) as i64
-    }
-
-    #[inline]
-    fn slot(self) -> u32 {
-        self.0 as u32
-    }
-}
-
 /// The state of an open case.
 #[derive(Clone, Copy, Debug)]
 struct Case {
@@ -78,7 +55,7 @@ struct Case {
 pub struct Engine<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
-    heap: BinaryHeap<Reverse<Due>>,
+    queue: CaseQueue,
     cases: Vec<Case>,
     free_slots: Vec<u32>,
     max_open: usize,
@@ -97,7 +74,7 @@ impl<'c> Engine<'c> {
             chain,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             // Grown as cases open rather than all at once: a library caller may pass anything.
-            heap: BinaryHeap::with_capacity(max_open.min(1 << 16)),
+            queue: CaseQueue::with_capacity(max_open.min(1 << 16)),
             cases: Vec::with_capacity(max_open.min(1 << 16)),
             free_slots: Vec::new(),
             max_open,
@@ -111,20 +88,18 @@ impl<'c> Engine<'c> {
     /// The next event of the stream. The stream never ends: new cases keep opening.
     #[inline]
     pub fn next_event(&mut self) -> Event<'c> {
-        while self.heap.len() < self.max_open {
+        while self.queue.len() < self.max_open {
             self.open_case();
         }
         let chain = self.chain;
-        let mut top = self.heap.peek_mut().expect("at least one case is open");
-        let due = top.0;
-        let case = self.cases[due.slot() as usize];
+        let (timestamp_ms, slot) = self.queue.pop().expect("at least one case is open");
+        let case = self.cases[slot as usize];
         let node = &chain.nodes[case.node as usize];
         let edge = &node.edges[case.edge as usize];
-        self.last_ms = due.timestamp_ms();
+        self.last_ms = timestamp_ms;
         match edge.target {
             Target::End => {
-                PeekMut::pop(top);
-                self.free_slots.push(due.slot());
+                self.free_slots.push(slot);
                 self.finished += 1;
             }
             Target::Node(next) => {
@@ -132,18 +107,18 @@ impl<'c> Engine<'c> {
                     &chain.nodes[next as usize],
                     &mut self.selections[next as usize],
                     &mut self.rng,
-                    due.timestamp_ms(),
+                    timestamp_ms,
                 );
-                self.cases[due.slot() as usize] = Case {
+                self.cases[slot as usize] = Case {
                     id: case.id,
                     node: next,
                     edge: edge_index,
                 };
-                *top = Reverse(Due::new(at, due.slot()));
+                self.queue.push(at, slot);
             }
         }
         Event {
-            timestamp_ms: due.timestamp_ms(),
+            timestamp_ms,
             case: case.id,
             node,
             edge,
@@ -185,12 +160,12 @@ impl<'c> Engine<'c> {
                 (self.cases.len() - 1) as u32
             }
         };
-        self.heap.push(Reverse(Due::new(at, slot)));
+        self.queue.push(at, slot);
     }
 
     /// Cases open right now.
     pub fn open_cases(&self) -> usize {
-        self.heap.len()
+        self.queue.len()
     }
 
     /// Cases that reached `<end>`.
@@ -316,17 +291,6 @@ mod tests {
         assert!(engine.clock_exhausted());
         let mut writer = clock::TimestampWriter::new(crate::config::TimestampFormat::Iso8601);
         assert_eq!(writer.format(last), "9999-12-31T23:59:59.999+00:00");
-    }
-
-    #[test]
-    fn heap_keys_order_like_their_timestamps() {
-        let times = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
-        for pair in times.windows(2) {
-            assert!(Due::new(pair[0], 7) < Due::new(pair[1], 0));
-            assert_eq!(Due::new(pair[0], 7).timestamp_ms(), pair[0]);
-        }
-        assert!(Due::new(3, 1) < Due::new(3, 2));
-        assert_eq!(Due::new(-3, u32::MAX).slot(), u32::MAX);
     }
 
     #[test]
