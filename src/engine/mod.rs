@@ -73,8 +73,7 @@ impl<'c> Engine<'c> {
         Engine {
             chain,
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            // Grown as cases open rather than all at once: a library caller may pass anything.
-            queue: CaseQueue::with_capacity(max_open.min(1 << 16)),
+            queue: CaseQueue::new(max_open),
             cases: Vec::with_capacity(max_open.min(1 << 16)),
             free_slots: Vec::new(),
             max_open,
@@ -92,13 +91,14 @@ impl<'c> Engine<'c> {
             self.open_case();
         }
         let chain = self.chain;
-        let (timestamp_ms, slot) = self.queue.pop().expect("at least one case is open");
+        let (timestamp_ms, slot) = self.queue.first().expect("at least one case is open");
         let case = self.cases[slot as usize];
         let node = &chain.nodes[case.node as usize];
         let edge = &node.edges[case.edge as usize];
         self.last_ms = timestamp_ms;
         match edge.target {
             Target::End => {
+                self.queue.remove_first();
                 self.free_slots.push(slot);
                 self.finished += 1;
             }
@@ -114,7 +114,7 @@ impl<'c> Engine<'c> {
                     node: next,
                     edge: edge_index,
                 };
-                self.queue.push(at, slot);
+                self.queue.requeue_first(at);
             }
         }
         Event {
