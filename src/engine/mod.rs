@@ -15,7 +15,7 @@ pub mod clock;
 mod queue;
 
 use crate::model::{Chain, Edge, Node, Target};
-use queue::CaseQueue;
+use queue::{CaseQueue, Queue};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -53,9 +53,14 @@ struct Case {
 
 /// Generates the event stream of a chain. Deterministic for a given seed and start time.
 pub struct Engine<'c> {
+    queue: CaseQueue,
+    walk: Walk<'c>,
+}
+
+/// The engine apart from its queue, so that it can run code made for the queue's kind.
+struct Walk<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
-    queue: CaseQueue,
     cases: Vec<Case>,
     free_slots: Vec<u32>,
     max_open: usize,
@@ -71,34 +76,73 @@ impl<'c> Engine<'c> {
     pub fn new(chain: &'c Chain, seed: u64, start_ms: i64, max_open: usize) -> Engine<'c> {
         let max_open = max_open.max(1);
         Engine {
-            chain,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
             queue: CaseQueue::new(max_open),
-            cases: Vec::with_capacity(max_open.min(1 << 16)),
-            free_slots: Vec::new(),
-            max_open,
-            next_case: 1,
-            last_ms: start_ms,
-            selections: vec![0; chain.nodes.len() + 1],
-            finished: 0,
+            walk: Walk {
+                chain,
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+                cases: Vec::with_capacity(max_open.min(1 << 16)),
+                free_slots: Vec::new(),
+                max_open,
+                next_case: 1,
+                last_ms: start_ms,
+                selections: vec![0; chain.nodes.len() + 1],
+                finished: 0,
+            },
         }
     }
 
     /// The next event of the stream. The stream never ends: new cases keep opening.
     #[inline]
     pub fn next_event(&mut self) -> Event<'c> {
-        while self.queue.len() < self.max_open {
-            self.open_case();
+        // One match per event, not one per queue operation.
+        match &mut self.queue {
+            CaseQueue::Heap(heap) => self.walk.next_event(heap),
+            CaseQueue::Radix(radix) => self.walk.next_event(&mut **radix),
+        }
+    }
+
+    /// Cases open right now.
+    pub fn open_cases(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Cases that reached `<end>`.
+    pub fn finished_cases(&self) -> u64 {
+        self.walk.finished
+    }
+
+    /// Cases opened so far.
+    pub fn started_cases(&self) -> u64 {
+        self.walk.next_case - 1
+    }
+
+    /// The timestamp of the most recent event (the start time before the first).
+    pub fn clock_ms(&self) -> i64 {
+        self.walk.last_ms
+    }
+
+    /// True once the simulated clock has reached the last writable instant
+    /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
+    pub fn clock_exhausted(&self) -> bool {
+        self.walk.last_ms >= clock::MAX_MS
+    }
+}
+
+impl<'c> Walk<'c> {
+    #[inline(always)]
+    fn next_event<Q: Queue>(&mut self, queue: &mut Q) -> Event<'c> {
+        while queue.len() < self.max_open {
+            self.open_case(queue);
         }
         let chain = self.chain;
-        let (timestamp_ms, slot) = self.queue.first().expect("at least one case is open");
+        let (timestamp_ms, slot) = queue.first().expect("at least one case is open");
         let case = self.cases[slot as usize];
         let node = &chain.nodes[case.node as usize];
         let edge = &node.edges[case.edge as usize];
         self.last_ms = timestamp_ms;
         match edge.target {
             Target::End => {
-                self.queue.remove_first();
+                queue.remove_first();
                 self.free_slots.push(slot);
                 self.finished += 1;
             }
@@ -114,7 +158,7 @@ impl<'c> Engine<'c> {
                     node: next,
                     edge: edge_index,
                 };
-                self.queue.requeue_first(at);
+                queue.requeue_first(at);
             }
         }
         Event {
@@ -127,7 +171,7 @@ impl<'c> Engine<'c> {
     }
 
     /// Opens a new case at the time of the most recent event, through `<start>`.
-    fn open_case(&mut self) {
+    fn open_case<Q: Queue>(&mut self, queue: &mut Q) {
         let chain = self.chain;
         let start_slot = chain.nodes.len();
         self.selections[start_slot] += 1;
@@ -160,33 +204,7 @@ impl<'c> Engine<'c> {
                 (self.cases.len() - 1) as u32
             }
         };
-        self.queue.push(at, slot);
-    }
-
-    /// Cases open right now.
-    pub fn open_cases(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Cases that reached `<end>`.
-    pub fn finished_cases(&self) -> u64 {
-        self.finished
-    }
-
-    /// Cases opened so far.
-    pub fn started_cases(&self) -> u64 {
-        self.next_case - 1
-    }
-
-    /// The timestamp of the most recent event (the start time before the first).
-    pub fn clock_ms(&self) -> i64 {
-        self.last_ms
-    }
-
-    /// True once the simulated clock has reached the last writable instant
-    /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
-    pub fn clock_exhausted(&self) -> bool {
-        self.last_ms >= clock::MAX_MS
+        queue.push(at, slot);
     }
 }
 

@@ -31,16 +31,31 @@ pub const RADIX_FROM: usize = 64;
 
 /// Open cases by the timestamp of their next event. Each slot is queued at most once at a
 /// time, and no timestamp pushed may be below the last one [`first`](Self::first) returned.
-#[derive(Debug)]
-pub struct CaseQueue {
-    kind: Kind,
-    /// Slots queued: kept here, not asked of the kind, as the engine asks for it per event.
-    len: usize,
+pub trait Queue {
+    /// Slots queued.
+    fn len(&self) -> usize;
+
+    /// Queues `slot` (not queued now) at `timestamp_ms`.
+    fn push(&mut self, timestamp_ms: i64, slot: u32);
+
+    /// The smallest timestamp queued and, among its slots, the smallest; `None` when empty.
+    /// It stays queued until [`requeue_first`](Self::requeue_first) or
+    /// [`remove_first`](Self::remove_first).
+    fn first(&mut self) -> Option<(i64, u32)>;
+
+    /// Moves the first slot to `timestamp_ms`: a remove and a push in one (one sift for the
+    /// heap). Only after [`first`](Self::first) returned `Some`.
+    fn requeue_first(&mut self, timestamp_ms: i64);
+
+    /// Removes the first slot. Only after [`first`](Self::first) returned `Some`.
+    fn remove_first(&mut self);
 }
 
+/// The queue for a run: the engine matches on it once per event and runs code made for
+/// each kind.
 #[derive(Debug)]
-enum Kind {
-    Heap(BinaryHeap<Reverse<Due>>),
+pub enum CaseQueue {
+    Heap(HeapQueue),
     // Boxed: its buckets take 16 KiB.
     Radix(Box<RadixQueue>),
 }
@@ -51,77 +66,83 @@ impl CaseQueue {
         // Grown as cases open rather than all at once: a library caller may pass anything.
         let capacity = max_open.min(1 << 16);
         if max_open < RADIX_FROM {
-            CaseQueue::heap(capacity)
+            CaseQueue::Heap(HeapQueue(BinaryHeap::with_capacity(capacity)))
         } else {
-            CaseQueue::radix(capacity)
+            CaseQueue::Radix(Box::new(RadixQueue::with_capacity(capacity)))
+        }
+    }
+}
+
+/// For callers that do not mind a dispatch per call (the engine's hot path does).
+impl Queue for CaseQueue {
+    fn len(&self) -> usize {
+        match self {
+            CaseQueue::Heap(heap) => heap.len(),
+            CaseQueue::Radix(radix) => radix.len(),
         }
     }
 
-    fn heap(capacity: usize) -> CaseQueue {
-        CaseQueue {
-            kind: Kind::Heap(BinaryHeap::with_capacity(capacity)),
-            len: 0,
+    fn push(&mut self, timestamp_ms: i64, slot: u32) {
+        match self {
+            CaseQueue::Heap(heap) => heap.push(timestamp_ms, slot),
+            CaseQueue::Radix(radix) => radix.push(timestamp_ms, slot),
         }
     }
 
-    fn radix(capacity: usize) -> CaseQueue {
-        CaseQueue {
-            kind: Kind::Radix(Box::new(RadixQueue::with_capacity(capacity))),
-            len: 0,
+    fn first(&mut self) -> Option<(i64, u32)> {
+        match self {
+            CaseQueue::Heap(heap) => heap.first(),
+            CaseQueue::Radix(radix) => radix.first(),
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.len
+    fn requeue_first(&mut self, timestamp_ms: i64) {
+        match self {
+            CaseQueue::Heap(heap) => heap.requeue_first(timestamp_ms),
+            CaseQueue::Radix(radix) => radix.requeue_first(timestamp_ms),
+        }
     }
 
-    /// Queues `slot` (not queued now) at `timestamp_ms`.
+    fn remove_first(&mut self) {
+        match self {
+            CaseQueue::Heap(heap) => heap.remove_first(),
+            CaseQueue::Radix(radix) => radix.remove_first(),
+        }
+    }
+}
+
+/// The engine's queue before the radix heap, for a few open cases.
+#[derive(Debug)]
+pub struct HeapQueue(BinaryHeap<Reverse<Due>>);
+
+impl Queue for HeapQueue {
     #[inline]
-    pub fn push(&mut self, timestamp_ms: i64, slot: u32) {
-        self.len += 1;
-        match &mut self.kind {
-            Kind::Heap(heap) => heap.push(Reverse(Due::new(timestamp_ms, slot))),
-            Kind::Radix(radix) => radix.push(key(timestamp_ms), slot),
-        }
+    fn len(&self) -> usize {
+        self.0.len()
     }
 
-    /// The smallest timestamp queued and, among its slots, the smallest; `None` when empty.
-    /// It stays queued until [`requeue_first`](Self::requeue_first) or
-    /// [`remove_first`](Self::remove_first).
     #[inline]
-    pub fn first(&mut self) -> Option<(i64, u32)> {
-        match &mut self.kind {
-            Kind::Heap(heap) => heap
-                .peek()
-                .map(|Reverse(due)| (due.timestamp_ms(), due.slot())),
-            Kind::Radix(radix) => radix.first().map(|slot| (timestamp(radix.last), slot)),
-        }
+    fn push(&mut self, timestamp_ms: i64, slot: u32) {
+        self.0.push(Reverse(Due::new(timestamp_ms, slot)));
     }
 
-    /// Moves the first slot to `timestamp_ms`: a remove and a push in one (one sift for the
-    /// heap). Only after [`first`](Self::first) returned `Some`.
     #[inline]
-    pub fn requeue_first(&mut self, timestamp_ms: i64) {
-        match &mut self.kind {
-            Kind::Heap(heap) => {
-                let mut top = heap.peek_mut().expect("a first slot");
-                let slot = top.0.slot();
-                *top = Reverse(Due::new(timestamp_ms, slot));
-            }
-            Kind::Radix(radix) => radix.requeue_first(key(timestamp_ms)),
-        }
+    fn first(&mut self) -> Option<(i64, u32)> {
+        self.0
+            .peek()
+            .map(|Reverse(due)| (due.timestamp_ms(), due.slot()))
     }
 
-    /// Removes the first slot. Only after [`first`](Self::first) returned `Some`.
     #[inline]
-    pub fn remove_first(&mut self) {
-        self.len -= 1;
-        match &mut self.kind {
-            Kind::Heap(heap) => {
-                heap.pop();
-            }
-            Kind::Radix(radix) => radix.remove_first(),
-        }
+    fn requeue_first(&mut self, timestamp_ms: i64) {
+        let mut top = self.0.peek_mut().expect("a first slot");
+        let slot = top.0.slot();
+        *top = Reverse(Due::new(timestamp_ms, slot));
+    }
+
+    #[inline]
+    fn remove_first(&mut self) {
+        self.0.pop();
     }
 }
 
@@ -187,9 +208,9 @@ struct Entry {
     next: u32,
 }
 
-/// The radix heap.
+/// The radix heap, for many open cases.
 #[derive(Debug)]
-struct RadixQueue {
+pub struct RadixQueue {
     /// The key of the last slot [`CaseQueue::first`] returned (0 before that): every queued
     /// key is at least this.
     last: u64,
@@ -202,6 +223,8 @@ struct RadixQueue {
     buckets: Buckets,
     /// By slot: the key and the bucket link of a queued slot.
     entries: Vec<Entry>,
+    /// Slots queued, `first` included.
+    len: usize,
 }
 
 /// The buckets of a [`RadixQueue`], apart from its entries so that the loop that spreads a
@@ -263,14 +286,24 @@ impl RadixQueue {
                 levels: 0,
             },
             entries: Vec::with_capacity(capacity),
+            len: 0,
         }
+    }
+}
+
+impl Queue for RadixQueue {
+    #[inline]
+    fn len(&self) -> usize {
+        self.len
     }
 
     #[inline]
-    fn push(&mut self, key: u64, slot: u32) {
+    fn push(&mut self, timestamp_ms: i64, slot: u32) {
+        let key = key(timestamp_ms);
         if slot as usize >= self.entries.len() {
             self.grow(slot);
         }
+        self.len += 1;
         if key != self.last {
             self.link(key, slot);
         } else if self.first != NIL && slot < self.first {
@@ -283,18 +316,19 @@ impl RadixQueue {
     }
 
     #[inline]
-    fn first(&mut self) -> Option<u32> {
+    fn first(&mut self) -> Option<(i64, u32)> {
         if self.first == NIL {
             self.first = match self.now.pop() {
                 Some(Reverse(slot)) => slot,
                 None => self.advance()?,
             };
         }
-        Some(self.first)
+        Some((timestamp(self.last), self.first))
     }
 
     #[inline]
-    fn requeue_first(&mut self, key: u64) {
+    fn requeue_first(&mut self, timestamp_ms: i64) {
+        let key = key(timestamp_ms);
         let slot = std::mem::replace(&mut self.first, NIL);
         debug_assert!(slot != NIL, "no first slot");
         if key != self.last {
@@ -308,8 +342,11 @@ impl RadixQueue {
     fn remove_first(&mut self) {
         debug_assert!(self.first != NIL, "no first slot");
         self.first = NIL;
+        self.len -= 1;
     }
+}
 
+impl RadixQueue {
     /// Moves `last` to the smallest key queued and returns the smallest slot due then (the
     /// others due then go to `now`, empty when this is called). That key is the smallest in
     /// the lowest non-empty bucket: a lower level or digit means a smaller key. The rest of
@@ -375,7 +412,10 @@ mod tests {
     }
 
     fn both() -> [CaseQueue; 2] {
-        [CaseQueue::heap(0), CaseQueue::radix(0)]
+        [
+            CaseQueue::Heap(HeapQueue(BinaryHeap::new())),
+            CaseQueue::Radix(Box::new(RadixQueue::with_capacity(0))),
+        ]
     }
 
     fn take(q: &mut CaseQueue) -> Option<(i64, u32)> {
@@ -428,8 +468,8 @@ mod tests {
 
     #[test]
     fn few_cases_get_the_heap_many_the_radix_heap() {
-        assert!(matches!(CaseQueue::new(RADIX_FROM - 1).kind, Kind::Heap(_)));
-        assert!(matches!(CaseQueue::new(RADIX_FROM).kind, Kind::Radix(_)));
+        assert!(matches!(CaseQueue::new(RADIX_FROM - 1), CaseQueue::Heap(_)));
+        assert!(matches!(CaseQueue::new(RADIX_FROM), CaseQueue::Radix(_)));
     }
 
     /// One step of a workload shaped like the engine's: take the earliest case, then either
