@@ -242,7 +242,7 @@ struct Buckets {
 
 impl Buckets {
     /// Puts `slot` at `key` (above `last`) into its bucket.
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, entries: &mut [Entry], last: u64, key: u64, slot: u32) {
         debug_assert!(key > last, "timestamp below the last one `first` returned");
         let level = (63 - (key ^ last).leading_zeros()) / DIGIT;
@@ -260,7 +260,7 @@ impl Buckets {
     }
 
     /// Empties the lowest non-empty bucket and returns it; `None` when all are empty.
-    #[inline]
+    #[inline(always)]
     fn take_lowest(&mut self) -> Option<Bucket> {
         if self.levels == 0 {
             return None;
@@ -292,12 +292,12 @@ impl RadixQueue {
 }
 
 impl Queue for RadixQueue {
-    #[inline]
+    #[inline(always)]
     fn len(&self) -> usize {
         self.len
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, timestamp_ms: i64, slot: u32) {
         let key = key(timestamp_ms);
         if slot as usize >= self.entries.len() {
@@ -315,7 +315,7 @@ impl Queue for RadixQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn first(&mut self) -> Option<(i64, u32)> {
         if self.first == NIL {
             self.first = match self.now.pop() {
@@ -326,7 +326,7 @@ impl Queue for RadixQueue {
         Some((timestamp(self.last), self.first))
     }
 
-    #[inline]
+    #[inline(always)]
     fn requeue_first(&mut self, timestamp_ms: i64) {
         let key = key(timestamp_ms);
         let slot = std::mem::replace(&mut self.first, NIL);
@@ -338,7 +338,7 @@ impl Queue for RadixQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn remove_first(&mut self) {
         debug_assert!(self.first != NIL, "no first slot");
         self.first = NIL;
@@ -352,7 +352,7 @@ impl RadixQueue {
     /// the lowest non-empty bucket: a lower level or digit means a smaller key. The rest of
     /// that bucket shares its digits down to the bucket's level with the new `last`, so it
     /// moves to lower levels; every other bucket stays as it is.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> Option<u32> {
         let Bucket { min, head } = self.buckets.take_lowest()?;
         self.last = min;
@@ -377,7 +377,7 @@ impl RadixQueue {
         Some(best)
     }
 
-    #[inline]
+    #[inline(always)]
     fn link(&mut self, key: u64, slot: u32) {
         self.buckets.link(&mut self.entries, self.last, key, slot);
     }
