@@ -1,21 +1,23 @@
 //! The engine: cases walking the chain, interleaved in timestamp order.
 //!
-//! A case is a token on a datasource with its own clock. Open cases sit in a min-heap keyed
-//! by the timestamp of their *next* event: when a token arrives at a datasource we choose its
-//! entry and sample the duration at once, so the heap knows when that event will happen. The
-//! engine always emits the earliest pending event, so the stream is ordered by simulated time
-//! and cases interleave the way parallel work does. Whenever fewer than `maxConcurrentCases`
-//! are open, a new case starts at the timestamp of the most recently emitted event.
+//! A case is a token on a datasource with its own clock. Open cases sit in a queue keyed by
+//! the timestamp of their *next* event (ties by slot, see [`queue`]): when a token arrives at
+//! a datasource we choose its entry and sample the duration at once, so the queue knows when
+//! that event will happen. The engine always emits the earliest pending event, so the stream
+//! is ordered by simulated time and cases interleave the way parallel work does. Whenever fewer
+//! than `maxConcurrentCases` are open, a new case starts at the timestamp of the most recently
+//! emitted event.
 //!
-//! One event costs one heap sift, one alias-table choice and one duration sample: no
-//! allocation, no name lookup.
+//! One event costs a pop and a push on that queue, one alias-table choice and one duration
+//! sample: no allocation, no name lookup.
+
+mod queue;
 
 use crate::model::{Chain, Edge, Node, Target};
 use crate::time;
+use queue::{CaseQueue, Queue};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::cmp::Reverse;
-use std::collections::binary_heap::{BinaryHeap, PeekMut};
 
 /// One event, borrowing its strings from the chain.
 #[derive(Clone, Copy, Debug)]
@@ -41,30 +43,6 @@ impl Event<'_> {
     }
 }
 
-/// An event waiting in the heap: ordered by time, ties broken by slot so runs are
-/// deterministic. Packed into one `u128` (timestamp with its sign bit flipped, so unsigned
-/// order is signed order, above the slot) because the heap's sifts are the engine's main
-/// cost at high `maxConcurrentCases`, and one wide compare beats a field-by-field one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Due(u128);
-
-impl Due {
-    #[inline]
-    fn new(timestamp_ms: i64, slot: u32) -> Due {
-        Due(((timestamp_ms as u64 ^ (1 << 63)) as u128) << 32 | slot as u128)
-    }
-
-    #[inline]
-    fn timestamp_ms(self) -> i64 {
-        ((self.0 >> 32) as u64 ^ (1 << 63)) as i64
-    }
-
-    #[inline]
-    fn slot(self) -> u32 {
-        self.0 as u32
-    }
-}
-
 /// The state of an open case.
 #[derive(Clone, Copy, Debug)]
 struct Case {
@@ -75,9 +53,14 @@ struct Case {
 
 /// Generates the event stream of a chain. Deterministic for a given seed and start time.
 pub struct Engine<'c> {
+    queue: CaseQueue,
+    walk: Walk<'c>,
+}
+
+/// The engine apart from its queue, so that it can run code made for the queue's kind.
+struct Walk<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
-    heap: BinaryHeap<Reverse<Due>>,
     cases: Vec<Case>,
     free_slots: Vec<u32>,
     max_open: usize,
@@ -93,40 +76,74 @@ impl<'c> Engine<'c> {
     pub fn new(chain: &'c Chain, seed: u64, start_ms: i64, max_open: usize) -> Engine<'c> {
         let max_open = max_open.max(1);
         Engine {
-            chain,
-            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
-            // Grown as cases open rather than all at once: a library caller may pass anything.
-            heap: BinaryHeap::with_capacity(max_open.min(1 << 16)),
-            cases: Vec::with_capacity(max_open.min(1 << 16)),
-            free_slots: Vec::new(),
-            max_open,
-            next_case: 1,
-            last_ms: start_ms,
-            selections: vec![0; chain.nodes.len() + 1],
-            finished: 0,
+            queue: CaseQueue::new(max_open),
+            walk: Walk {
+                chain,
+                rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+                cases: Vec::with_capacity(max_open.min(1 << 16)),
+                free_slots: Vec::new(),
+                max_open,
+                next_case: 1,
+                last_ms: start_ms,
+                selections: vec![0; chain.nodes.len() + 1],
+                finished: 0,
+            },
         }
     }
 
     /// The next event of the stream. The stream never ends: new cases keep opening.
-    ///
-    /// # Panics
-    /// Never: at least one case is open after the loop above it (`max_open` ≥ 1).
     #[inline]
     pub fn next_event(&mut self) -> Event<'c> {
-        while self.heap.len() < self.max_open {
-            self.open_case();
+        // One match per event, not one per queue operation.
+        match &mut self.queue {
+            CaseQueue::Heap(heap) => self.walk.next_event(heap),
+            CaseQueue::Radix(radix) => self.walk.next_event(&mut **radix),
+        }
+    }
+
+    /// Cases open right now.
+    pub fn open_cases(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Cases that reached `<end>`.
+    pub fn finished_cases(&self) -> u64 {
+        self.walk.finished
+    }
+
+    /// Cases opened so far.
+    pub fn started_cases(&self) -> u64 {
+        self.walk.next_case - 1
+    }
+
+    /// The timestamp of the most recent event (the start time before the first).
+    pub fn clock_ms(&self) -> i64 {
+        self.walk.last_ms
+    }
+
+    /// True once the simulated clock has reached the last writable instant
+    /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
+    pub fn clock_exhausted(&self) -> bool {
+        self.walk.last_ms >= time::MAX_MS
+    }
+}
+
+impl<'c> Walk<'c> {
+    #[inline(always)]
+    fn next_event<Q: Queue>(&mut self, queue: &mut Q) -> Event<'c> {
+        while queue.len() < self.max_open {
+            self.open_case(queue);
         }
         let chain = self.chain;
-        let mut top = self.heap.peek_mut().expect("at least one case is open");
-        let due = top.0;
-        let case = self.cases[due.slot() as usize];
+        let (timestamp_ms, slot) = queue.first().expect("at least one case is open");
+        let case = self.cases[slot as usize];
         let node = &chain.nodes[case.node as usize];
         let edge = &node.edges[case.edge as usize];
-        self.last_ms = due.timestamp_ms();
+        self.last_ms = timestamp_ms;
         match edge.target {
             Target::End => {
-                PeekMut::pop(top);
-                self.free_slots.push(due.slot());
+                queue.remove_first();
+                self.free_slots.push(slot);
                 self.finished += 1;
             }
             Target::Node(next) => {
@@ -134,18 +151,18 @@ impl<'c> Engine<'c> {
                     &chain.nodes[next as usize],
                     &mut self.selections[next as usize],
                     &mut self.rng,
-                    due.timestamp_ms(),
+                    timestamp_ms,
                 );
-                self.cases[due.slot() as usize] = Case {
+                self.cases[slot as usize] = Case {
                     id: case.id,
                     node: next,
                     edge: edge_index,
                 };
-                *top = Reverse(Due::new(at, due.slot()));
+                queue.requeue_first(at);
             }
         }
         Event {
-            timestamp_ms: due.timestamp_ms(),
+            timestamp_ms,
             case: case.id,
             node,
             edge,
@@ -154,7 +171,7 @@ impl<'c> Engine<'c> {
     }
 
     /// Opens a new case at the time of the most recent event, through `<start>`.
-    fn open_case(&mut self) {
+    fn open_case<Q: Queue>(&mut self, queue: &mut Q) {
         let chain = self.chain;
         let start_slot = chain.nodes.len();
         self.selections[start_slot] += 1;
@@ -187,33 +204,7 @@ impl<'c> Engine<'c> {
                 (self.cases.len() - 1) as u32
             }
         };
-        self.heap.push(Reverse(Due::new(at, slot)));
-    }
-
-    /// Cases open right now.
-    pub fn open_cases(&self) -> usize {
-        self.heap.len()
-    }
-
-    /// Cases that reached `<end>`.
-    pub fn finished_cases(&self) -> u64 {
-        self.finished
-    }
-
-    /// Cases opened so far.
-    pub fn started_cases(&self) -> u64 {
-        self.next_case - 1
-    }
-
-    /// The timestamp of the most recent event (the start time before the first).
-    pub fn clock_ms(&self) -> i64 {
-        self.last_ms
-    }
-
-    /// True once the simulated clock has reached the last writable instant
-    /// (9999-12-31T23:59:59.999Z): from then on every event carries that timestamp.
-    pub fn clock_exhausted(&self) -> bool {
-        self.last_ms >= time::MAX_MS
+        queue.push(at, slot);
     }
 }
 
@@ -318,17 +309,6 @@ mod tests {
         assert!(engine.clock_exhausted());
         let mut writer = time::TimestampWriter::new(time::TimestampFormat::Iso8601);
         assert_eq!(writer.format(last), "9999-12-31T23:59:59.999+00:00");
-    }
-
-    #[test]
-    fn heap_keys_order_like_their_timestamps() {
-        let times = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
-        for pair in times.windows(2) {
-            assert!(Due::new(pair[0], 7) < Due::new(pair[1], 0));
-            assert_eq!(Due::new(pair[0], 7).timestamp_ms(), pair[0]);
-        }
-        assert!(Due::new(3, 1) < Due::new(3, 2));
-        assert_eq!(Due::new(-3, u32::MAX).slot(), u32::MAX);
     }
 
     #[test]
