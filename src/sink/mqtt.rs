@@ -123,7 +123,13 @@ impl MqttSink {
             1 => QoS::AtLeastOnce,
             _ => QoS::ExactlyOnce,
         };
-        let mut options = MqttOptions::new(client_id, spec.host.clone(), spec.port);
+        // rumqttc joins host and port with a `:`: an IPv6 literal needs its brackets.
+        let host = if spec.host.contains(':') && !spec.host.starts_with('[') {
+            format!("[{}]", spec.host)
+        } else {
+            spec.host.clone()
+        };
+        let mut options = MqttOptions::new(client_id, host, spec.port);
         options
             .set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
@@ -246,25 +252,26 @@ impl MqttSink {
             ),
         }
     }
+}
 
-    /// The PUBLISH payload: the event's attributes other than case and activity.
-    fn payload(&mut self, event: &Event<'_>) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(64 + event.node.name.json().len() + event.node.group.json().len());
-        out.extend_from_slice(b"{\"timestamp\":\"");
-        self.timestamps.write(event.timestamp_ms, &mut out);
-        out.extend_from_slice(b"\",\"node\":");
-        out.extend_from_slice(event.node.name.json().as_bytes());
-        out.extend_from_slice(b",\"group\":");
-        out.extend_from_slice(event.node.group.json().as_bytes());
-        if let Some(at) = event.emitted_at_ms {
-            out.extend_from_slice(b",\"emittedAt\":\"");
-            self.timestamps.write(at, &mut out);
-            out.push(b'"');
-        }
-        out.push(b'}');
-        out
+/// The PUBLISH payload: the event's attributes other than case and activity, as a JSON
+/// object (`timestamp`, `node`, `group`, and `emittedAt` if the event has it).
+fn payload(timestamps: &mut TimestampWriter, event: &Event<'_>) -> Vec<u8> {
+    let (node, group) = (event.node.name.json(), event.node.group.json());
+    let mut out = Vec::with_capacity(64 + node.len() + group.len());
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    timestamps.write(event.timestamp_ms, &mut out);
+    out.extend_from_slice(b"\",\"node\":");
+    out.extend_from_slice(node.as_bytes());
+    out.extend_from_slice(b",\"group\":");
+    out.extend_from_slice(group.as_bytes());
+    if let Some(at) = event.emitted_at_ms {
+        out.extend_from_slice(b",\"emittedAt\":\"");
+        timestamps.write(at, &mut out);
+        out.push(b'"');
     }
+    out.push(b'}');
+    out
 }
 
 /// Why the connection could not be made.
@@ -341,7 +348,7 @@ impl Sink for MqttSink {
         topic.push_str(self.itoa.format(event.case));
         topic.push('/');
         escape_level(activity, &mut topic);
-        let payload = self.payload(event);
+        let payload = payload(&mut self.timestamps, event);
         // Waits while the request queue is full; fails once the connection thread has ended.
         if self
             .client
@@ -403,5 +410,88 @@ impl Sink for MqttSink {
             acknowledged,
             ..delivery
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSet;
+    use crate::engine::Engine;
+    use crate::model::Chain;
+
+    fn spec(port: u16) -> MqttSinkSpec {
+        MqttSinkSpec {
+            host: "127.0.0.1".into(),
+            port,
+            client_id: None,
+            qos: 1,
+            base_topic: "def".into(),
+            process: None,
+            connect_timeout_secs: 0.5,
+            flush_timeout_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_payload_holds_the_attributes_the_topic_does_not() {
+        let chain = Chain::compile(&ConfigSet::example()).unwrap();
+        let mut engine = Engine::new(&chain, 5, 1_700_000_000_000, 1);
+        let mut event = engine.next_event();
+        let mut timestamps = TimestampWriter::new(TimestampFormat::Original);
+        let value: serde_json::Value =
+            serde_json::from_slice(&payload(&mut timestamps, &event)).unwrap();
+        let object = value.as_object().unwrap();
+        assert_eq!(
+            object.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["group", "node", "timestamp"]
+        );
+        assert_eq!(value["node"], event.node.name.as_str());
+        assert_eq!(value["group"], "factory");
+        assert_eq!(value["timestamp"].as_str().unwrap().len(), 19);
+
+        event.emitted_at_ms = Some(1_700_000_000_123);
+        let value: serde_json::Value =
+            serde_json::from_slice(&payload(&mut timestamps, &event)).unwrap();
+        assert_eq!(value.as_object().unwrap().len(), 4);
+        assert!(value["emittedAt"].is_string());
+    }
+
+    /// Nothing listens: `Unavailable` at `host`, naming the address, within the timeout and a
+    /// margin (the refused connection is retried until then).
+    #[test]
+    fn a_closed_port_is_unavailable_within_the_connect_timeout() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let started = Instant::now();
+        let error = MqttSink::build("m", &spec(port), "p", TimestampFormat::Original, &|_| None)
+            .err()
+            .unwrap();
+        let elapsed = started.elapsed();
+        let SinkBuildError::Unavailable(d) = error else {
+            panic!("expected Unavailable, got {error:?}")
+        };
+        assert!(
+            d.message.starts_with(&format!(
+                "sink `m`: no answer from the MQTT broker at 127.0.0.1:{port} within 0.5 s"
+            )),
+            "{}",
+            d.message
+        );
+        assert!(elapsed >= Duration::from_millis(500), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    }
+
+    #[test]
+    fn addresses_bracket_ipv6_hosts() {
+        assert_eq!(spec(1883).address(), "127.0.0.1:1883");
+        let v6 = MqttSinkSpec {
+            host: "::1".into(),
+            ..spec(1883)
+        };
+        assert_eq!(v6.address(), "[::1]:1883");
     }
 }
