@@ -76,8 +76,8 @@ fn main() -> anyhow::Result<()> {
     let (mut bares, mut defs, mut subs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let base = |who: &str| format!("bench/{stamp}/{round}/{who}");
-        let mut bare = || bare_publisher(&host, port, qos, &base("bare"), &messages);
-        let mut def = || def_run(&host, port, qos, &base("def"), &chain_yaml, events);
+        let bare = || bare_publisher(&host, port, qos, &base("bare"), &messages);
+        let def = || def_run(&host, port, qos, &base("def"), &chain_yaml, events);
         let (b, d) = if round % 2 == 0 {
             let b = bare()?;
             (b, def()?)
