@@ -623,3 +623,75 @@ fn bad_settings_are_config_errors_at_their_lines() {
         assert_eq!(errors[0].yaml_path.as_deref(), Some(path), "{line}");
     }
 }
+
+/// A stand-in broker that accepts the connection (CONNACK) and then reads everything and
+/// answers nothing: it never acknowledges a PUBLISH. Returns its port.
+fn silent_broker() -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 64 * 1024];
+                // The CONNECT (its first bytes are enough), then CONNACK: accepted.
+                if stream.read(&mut buffer).unwrap_or(0) == 0 {
+                    return;
+                }
+                let _ = stream.write_all(&[0x20, 0x02, 0x00, 0x00]);
+                while stream.read(&mut buffer).unwrap_or(0) > 0 {}
+            });
+        }
+    });
+    port
+}
+
+/// A broker that never acknowledges: at QoS 1 every event counts as not acknowledged once
+/// `flushTimeout` has passed, and `def run` exits 1 saying so; at QoS 0, where nothing is
+/// acknowledged anyway, the same events count as delivered once written. Needs no broker.
+#[test]
+fn unacknowledged_events_fail_after_the_flush_timeout_at_qos_1_but_not_at_qos_0() {
+    let port = silent_broker();
+    let dir = tempfile::tempdir().unwrap();
+    for qos in [1, 0] {
+        write_config(
+            dir.path(),
+            &chain_yaml(),
+            &NODES,
+            &format!(
+                "{}  flushTimeout: 1\n",
+                mqtt_lines("127.0.0.1", port, "deftest", qos)
+            ),
+        );
+        let started = Instant::now();
+        let output = Command::cargo_bin("def")
+            .unwrap()
+            .args(["run", "--seed", "7", "--steps", "100"])
+            .arg(dir.path())
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let elapsed = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if qos == 1 {
+            assert_eq!(output.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains(
+                    "def: mqtt sink `mq`: 100 of 100 events not acknowledged: not acknowledged \
+                     within 1.0 s"
+                ),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains("error: 100 events were not acknowledged by the broker in time"),
+                "{stderr}"
+            );
+            assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+        } else {
+            assert!(output.status.success(), "{stderr}");
+            assert!(stderr.contains("mq (mqtt) 100"), "{stderr}");
+        }
+        assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    }
+}
