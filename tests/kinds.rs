@@ -176,7 +176,10 @@ fn every_sink_type_is_read_as_itself_and_drawn_and_the_local_ones_run() {
         match settings {
             // These need a service (a broker, a load backend, a terminal); their own tests
             // run them against real ones.
-            SinkSettings::Kafka(_) | SinkSettings::Http(_) | SinkSettings::Ui => {}
+            SinkSettings::Kafka(_)
+            | SinkSettings::Mqtt(_)
+            | SinkSettings::Http(_)
+            | SinkSettings::Ui => {}
             SinkSettings::Console { .. }
             | SinkSettings::File { .. }
             | SinkSettings::Blackhole

@@ -35,6 +35,7 @@ pub use selection::{SelectionSpec, SelectionType};
 pub use simulation::{
     CaseIdSpec, ClockSpec, SimulationSettings, SimulationSpec, SimulationType, MAX_CONCURRENT_CASES,
 };
+pub use sink::MqttSinkSpec;
 pub use sink::{
     resolve_topic, ConsoleFormat, FileFormat, HttpSinkSpec, KafkaSinkSpec, PartitionSpec,
     PartitionType, SinkSettings, SinkSpec, SinkType,

@@ -1,5 +1,6 @@
 //! `kind: sink`: where the events of some datasources go. The sink types, each one's fields
-//! and defaults, and the Kafka sink's topic templates and partitioning settings.
+//! and defaults, the Kafka sink's topic templates and partitioning settings, and the MQTT
+//! sink's settings.
 
 use super::diagnostic::Place;
 use super::document::{At, FieldPlaces};
@@ -12,10 +13,14 @@ use std::path::PathBuf;
 pub const DEFAULT_CONSOLE_ID: &str = "Sensor";
 /// Milliseconds per load-test timeframe when neither the http sink nor the simulation says.
 pub const DEFAULT_TIMEFRAME_MS: u64 = 1000;
-/// Seconds the Kafka sink waits for the broker when it starts (`connectTimeout`).
+/// Seconds the Kafka and MQTT sinks wait for the broker when they start (`connectTimeout`).
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: f64 = 5.0;
-/// Seconds the Kafka sink waits for outstanding deliveries at the end (`flushTimeout`).
+/// Seconds the Kafka and MQTT sinks wait for outstanding deliveries at the end (`flushTimeout`).
 pub const DEFAULT_FLUSH_TIMEOUT_SECS: f64 = 30.0;
+/// The MQTT broker's port when a spec gives none (MQTT's registered port, without TLS).
+pub const DEFAULT_MQTT_PORT: u64 = 1883;
+/// The MQTT sink's quality of service when a spec gives none: at least once, acknowledged.
+pub const DEFAULT_MQTT_QOS: u64 = 1;
 
 /// The fields every sink has, whatever its type.
 pub const COMMON_FIELDS: &[Field] = &[
@@ -48,6 +53,8 @@ pub enum SinkType {
     /// Keeps events in memory (`type: test` in the original's files, or `memory`).
     Memory,
     Kafka,
+    /// MQTT-XES: one message per event on `{baseTopic}/{process}/{case}/{activity}`.
+    Mqtt,
     Http,
     Ui,
 }
@@ -59,6 +66,7 @@ impl Kind for SinkType {
         SinkType::Blackhole,
         SinkType::Memory,
         SinkType::Kafka,
+        SinkType::Mqtt,
         SinkType::Http,
         SinkType::Ui,
     ];
@@ -71,6 +79,7 @@ impl Kind for SinkType {
             SinkType::Blackhole => "blackhole",
             SinkType::Memory => "memory",
             SinkType::Kafka => "kafka",
+            SinkType::Mqtt => "mqtt",
             SinkType::Http => "http",
             SinkType::Ui => "ui",
         }
@@ -83,6 +92,7 @@ impl Kind for SinkType {
             | SinkType::File
             | SinkType::Blackhole
             | SinkType::Kafka
+            | SinkType::Mqtt
             | SinkType::Http
             | SinkType::Ui => &[],
         }
@@ -169,6 +179,7 @@ impl Kind for SinkType {
             ]
                 }
             }
+            SinkType::Mqtt => MQTT_FIELDS,
             SinkType::Http => {
                 const {
                     &[
@@ -207,6 +218,7 @@ impl SinkType {
             SinkType::Blackhole => "type: blackhole",
             SinkType::Memory => "type: memory",
             SinkType::Kafka => "type: kafka\nbootstrapServer: localhost:9092\ntopic: events",
+            SinkType::Mqtt => "type: mqtt\nhost: localhost\nbaseTopic: def",
             SinkType::Http => "type: http\nurl: http://localhost:8080/loadgenerator",
             SinkType::Ui => "type: ui",
         }
@@ -240,6 +252,7 @@ pub enum SinkSettings {
     Blackhole,
     Memory,
     Kafka(KafkaSinkSpec),
+    Mqtt(MqttSinkSpec),
     Http(HttpSinkSpec),
     Ui,
 }
@@ -252,6 +265,7 @@ impl SinkSettings {
             SinkSettings::Blackhole => SinkType::Blackhole,
             SinkSettings::Memory => SinkType::Memory,
             SinkSettings::Kafka(_) => SinkType::Kafka,
+            SinkSettings::Mqtt(_) => SinkType::Mqtt,
             SinkSettings::Http(_) => SinkType::Http,
             SinkSettings::Ui => SinkType::Ui,
         }
@@ -430,6 +444,129 @@ pub struct HttpSinkSpec {
     pub token: Option<String>,
 }
 
+/// The MQTT sink's fields (`type: mqtt`).
+const MQTT_FIELDS: &[Field] = &[
+    Field::new(
+        "host",
+        FieldType::String,
+        "The MQTT broker's host name or IP address (without the port)",
+    )
+    .required(),
+    Field::new(
+        "port",
+        FieldType::Count {
+            min: 1,
+            max: Some(65535),
+        },
+        "The broker's port",
+    )
+    .default(FieldDefault::Count(DEFAULT_MQTT_PORT)),
+    Field::new(
+        "clientId",
+        FieldType::String,
+        "The MQTT client id (by default `def-<sink name>-<process id>`)",
+    ),
+    Field::new(
+        "qos",
+        FieldType::Count {
+            min: 0,
+            max: Some(2),
+        },
+        "Quality of service: 0 at most once (not acknowledged), 1 at least once, 2 exactly once",
+    )
+    .default(FieldDefault::Count(DEFAULT_MQTT_QOS)),
+    Field::new(
+        "baseTopic",
+        FieldType::String,
+        "The topic levels before `{process}/{case}/{activity}`, e.g. `def` or `factory/line1`",
+    )
+    .required(),
+    Field::new(
+        "process",
+        FieldType::String,
+        "The process name, the first level after `baseTopic` (by default the simulation's name)",
+    ),
+    Field::new(
+        "connectTimeout",
+        FieldType::Number {
+            min: Some(0.1),
+            max: None,
+        },
+        "Seconds to wait for the broker when the sink starts",
+    )
+    .default(FieldDefault::Number(DEFAULT_CONNECT_TIMEOUT_SECS)),
+    Field::new(
+        "flushTimeout",
+        FieldType::Number {
+            min: Some(0.0),
+            max: None,
+        },
+        "Seconds to wait for outstanding acknowledgements when the run ends",
+    )
+    .default(FieldDefault::Number(DEFAULT_FLUSH_TIMEOUT_SECS)),
+];
+
+/// The MQTT sink's settings (MQTT-XES topics: docs/mqtt.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MqttSinkSpec {
+    pub host: String,
+    pub port: u16,
+    /// The client id; `None` for `def-<sink name>-<process id>`.
+    pub client_id: Option<String>,
+    /// 0, 1 or 2.
+    pub qos: u8,
+    /// The levels before the process, without a trailing `/`.
+    pub base_topic: String,
+    /// The process level (unescaped); `None` for the simulation's name.
+    pub process: Option<String>,
+    /// Seconds to wait for the broker's CONNACK when the sink is built (`connectTimeout`).
+    pub connect_timeout_secs: f64,
+    /// Seconds to wait for outstanding acknowledgements when the run ends (`flushTimeout`).
+    pub flush_timeout_secs: f64,
+}
+
+impl MqttSinkSpec {
+    /// `host:port`, as messages name the broker.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why `base` cannot be an MQTT-XES base topic, if it cannot: it is the literal start of every
+/// topic, so it must be a legal topic name itself (no wildcards, no NUL), must not start with
+/// `$` (topics the broker keeps for itself, which `#` subscriptions do not match) and must not
+/// end with `/` (the sink adds it).
+pub fn base_topic_problem(base: &str) -> Option<String> {
+    if base.is_empty() {
+        return Some("`baseTopic` is empty".into());
+    }
+    if let Some(c) = base.chars().find(|c| matches!(c, '+' | '#' | '\0')) {
+        let shown = if c == '\0' {
+            "NUL".to_string()
+        } else {
+            format!("`{c}`")
+        };
+        return Some(format!(
+            "`baseTopic` `{base}` contains {shown}, which MQTT topic names cannot carry"
+        ));
+    }
+    if base.starts_with('$') {
+        return Some(format!(
+            "`baseTopic` `{base}` starts with `$`, which MQTT keeps for the broker's own topics"
+        ));
+    }
+    if base.ends_with('/') {
+        return Some(format!(
+            "`baseTopic` `{base}` ends with `/`; the sink adds the `/` before the process"
+        ));
+    }
+    None
+}
+
 /// Reads a sink spec.
 pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
     let (sink_type, place) =
@@ -461,6 +598,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
         SinkType::Blackhole => SinkSettings::Blackhole,
         SinkType::Memory => SinkSettings::Memory,
         SinkType::Kafka => SinkSettings::Kafka(kafka(reader, spec, &what)?),
+        SinkType::Mqtt => SinkSettings::Mqtt(mqtt(reader, spec, &what)?),
         SinkType::Http => {
             let url = reader.req_string(spec, "url", &what, "http://localhost:8080/loadgenerator");
             let timeframe = match spec.get("timeframe") {
@@ -571,4 +709,107 @@ fn partition(reader: &mut Reader, node: &Node, path: &str) -> Option<PartitionSp
         }
         PartitionType::Default => Some(PartitionSpec::Default),
     }
+}
+
+fn mqtt(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<MqttSinkSpec> {
+    let host = reader.req_string(spec, "host", what, "localhost");
+    let base_topic = reader.req_string(spec, "baseTopic", what, "def");
+    let client_id = reader.opt_string(spec, "clientId");
+    let process = reader.opt_string(spec, "process");
+    let port = reader.opt_count(spec, "port", 1);
+    let qos = reader.opt_count(spec, "qos", 0);
+    let connect_timeout = reader.opt_number(spec, "connectTimeout", Some(0.1));
+    let flush_timeout = reader.opt_number(spec, "flushTimeout", Some(0.0));
+    let mut ok = true;
+    let mut problem = |reader: &mut Reader, key: &str, message: String, help: &str| {
+        if let Some((node, path)) = spec.get(key) {
+            reader.error(&path, node.loc, message, help);
+        }
+        ok = false;
+    };
+    if let Some(host) = &host {
+        let host = &host.value;
+        // `host:port` (one colon: not an IPv6 address) is a common slip.
+        let port_in_host = host
+            .split_once(':')
+            .filter(|(_, p)| !p.contains(':') && p.parse::<u16>().is_ok());
+        if host.is_empty() {
+            problem(
+                reader,
+                "host",
+                "`host` is empty".into(),
+                "write the broker's host name, e.g. `localhost`",
+            );
+        } else if let Some((name, port)) = port_in_host {
+            problem(
+                reader,
+                "host",
+                format!("`host` `{host}` includes a port"),
+                &format!("write `host: {name}` and `port: {port}`"),
+            );
+        }
+    }
+    let port = match port {
+        Some(Some(p)) if p > 65535 => {
+            problem(
+                reader,
+                "port",
+                format!("`port` is {p}, above 65535"),
+                "use a TCP port from 1 to 65535",
+            );
+            None
+        }
+        other => other.map(|p| p.unwrap_or(DEFAULT_MQTT_PORT) as u16),
+    };
+    let qos = match qos {
+        Some(Some(q)) if q > 2 => {
+            problem(
+                reader,
+                "qos",
+                format!("`qos` is {q}; MQTT's qualities of service are 0, 1 and 2"),
+                "use 1 (at least once, acknowledged), 2 (exactly once) or 0 (not acknowledged)",
+            );
+            None
+        }
+        other => other.map(|q| q.unwrap_or(DEFAULT_MQTT_QOS) as u8),
+    };
+    if let Some(base) = &base_topic {
+        if let Some(message) = base_topic_problem(&base.value) {
+            problem(
+                reader,
+                "baseTopic",
+                message,
+                "use topic levels such as `def` or `factory/line1`",
+            );
+        }
+    }
+    if client_id.as_deref() == Some("") {
+        problem(
+            reader,
+            "clientId",
+            "`clientId` is empty".into(),
+            "leave `clientId` out for a generated one, or name the client",
+        );
+    }
+    if process.as_deref() == Some("") {
+        problem(
+            reader,
+            "process",
+            "`process` is empty".into(),
+            "leave `process` out to use the simulation's name, or name the process",
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(MqttSinkSpec {
+        host: host?.value,
+        port: port?,
+        client_id,
+        qos: qos?,
+        base_topic: base_topic?.value,
+        process,
+        connect_timeout_secs: connect_timeout?.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
+        flush_timeout_secs: flush_timeout?.unwrap_or(DEFAULT_FLUSH_TIMEOUT_SECS),
+    })
 }

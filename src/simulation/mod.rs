@@ -168,6 +168,7 @@ impl Run {
             &chain,
             SinkOptions {
                 timestamp_format: spec.timestamp_format,
+                simulation: sim.name.value.clone(),
             },
             extra_sinks,
         )?;

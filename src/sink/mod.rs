@@ -16,6 +16,9 @@ mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod memory;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
+pub mod mqtt_xes;
 
 pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
@@ -26,6 +29,8 @@ pub use http::HttpSink;
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
+#[cfg(feature = "mqtt")]
+pub use mqtt::MqttSink;
 
 use crate::config::{
     sink::DEFAULT_CONSOLE_ID, ConfigSet, ConsoleFormat, Diagnostic, FileFormat, Kind, SinkSettings,
@@ -152,9 +157,12 @@ impl NamedSink {
 }
 
 /// Settings shared by every sink of a run.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SinkOptions {
     pub timestamp_format: TimestampFormat,
+    /// The name of the simulation being run: the MQTT sink's default `process` (empty: the
+    /// sink's own name).
+    pub simulation: String,
 }
 
 /// What one sink did in a run.
@@ -260,6 +268,29 @@ impl SinkSet {
                     .help(
                         "install a build with the `kafka` feature: `cargo install --path .` \
                          (default features include it), or add `--features kafka` to a \
+                         `--no-default-features` build",
+                    )
+                    .into())
+                }
+                #[cfg(feature = "mqtt")]
+                SinkSettings::Mqtt(mqtt) => {
+                    let process = match (&mqtt.process, options.simulation.as_str()) {
+                        (Some(process), _) => process.as_str(),
+                        (None, "") => name.as_str(),
+                        (None, simulation) => simulation,
+                    };
+                    let at = |field: &str| Some(spec.place_of(field).clone());
+                    Box::new(MqttSink::build(&name, mqtt, process, timestamps, &at)?)
+                }
+                #[cfg(not(feature = "mqtt"))]
+                SinkSettings::Mqtt(_) => {
+                    return Err(Diagnostic::error(format!(
+                        "sink `{name}` has type `mqtt`, but this build of def has no MQTT support"
+                    ))
+                    .at(&spec.settings.place)
+                    .help(
+                        "install a build with the `mqtt` feature: `cargo install --path .` \
+                         (default features include it), or add `--features mqtt` to a \
                          `--no-default-features` build",
                     )
                     .into())
