@@ -198,7 +198,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             {
                 say!(
                     "error: {undelivered} events were not acknowledged by the broker in time \
-                     (some may still have been stored: see docs/kafka.md)"
+                     (some may still have been stored: docs/kafka.md, docs/mqtt.md)"
                 );
             } else {
                 say!("error: {undelivered} events were not delivered");
