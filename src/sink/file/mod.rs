@@ -228,13 +228,14 @@ impl<F: EventFormat + 'static> Sink for FileSink<F> {
         }
         let before = self.buffer.len();
         self.format.event(event, &mut self.buffer);
-        self.events += 1;
         self.file_events += 1;
         self.file_bytes += (self.buffer.len() - before) as u64;
         self.before_next = self.limit_reached();
         if self.buffer.len() >= BUFFER {
             self.write_buffer()?;
         }
+        // An event whose write fails is not taken (as the router counts it).
+        self.events += 1;
         Ok(())
     }
 
