@@ -2,10 +2,10 @@
 //! writes and, at the end of the file, [`Writer::finish`] ends the compressed stream (the gzip
 //! trailer, the end of the zstd frame); the sink then syncs the file.
 //!
-//! gzip is flate2's pure-Rust deflate; zstd the reference C library (bundled by the `zstd`
-//! crate), one frame per file with its content checksum, as the `zstd` tool writes. Each
-//! compressor buffers some output of its own, so a compressed file on disk lags behind the
-//! events handed to it until it is closed.
+//! gzip is zlib-rs (a pure-Rust zlib, through flate2); zstd the reference C library (bundled
+//! by the `zstd` crate), one frame per file with its content checksum, as the `zstd` tool
+//! writes. Each compressor buffers some output of its own, so a compressed file on disk lags
+//! behind the events handed to it until it is closed.
 
 use crate::config::Compression;
 use std::fs::File;
