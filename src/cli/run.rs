@@ -3,7 +3,7 @@
 use super::{load, EXIT_CONFIG, EXIT_RUNTIME};
 use clap::Args;
 use def::config::{
-    ConfigSet, Kind, LoadBehavior, SimulationSettings, SimulationType, TimestampFormat,
+    ConfigSet, Kind, LoadBehavior, SimulationSettings, SimulationType, SinkType, TimestampFormat,
 };
 use def::simulation::{PacingReport, Run, RunError, RunOptions, RunReport};
 use std::path::PathBuf;
@@ -281,6 +281,10 @@ fn summary(report: &RunReport) {
         .iter()
         .filter(|s| !s.delivery.destinations.is_empty())
     {
+        if sink.type_name == SinkType::File.name() {
+            files_written(sink);
+            continue;
+        }
         let counts: Vec<String> = sink
             .delivery
             .destinations
@@ -306,6 +310,35 @@ fn summary(report: &RunReport) {
             report.seed
         );
     }
+}
+
+/// The files a file sink closed whole, with their events: all of them, or the first and last
+/// few of a long rotation (the run report has every one).
+fn files_written(sink: &def::sink::SinkReport) {
+    const SHOWN: usize = 6;
+    let files = &sink.delivery.destinations;
+    let each = |(path, n): (&String, &u64)| format!("{path} ({n} events)");
+    let listed = if files.len() <= SHOWN {
+        files.iter().map(each).collect::<Vec<_>>().join(", ")
+    } else {
+        let first: Vec<String> = files.iter().take(SHOWN / 2).map(each).collect();
+        let last: Vec<String> = files
+            .iter()
+            .skip(files.len() - SHOWN / 2)
+            .map(each)
+            .collect();
+        format!(
+            "{}, ... {} more ..., {}",
+            first.join(", "),
+            files.len() - SHOWN,
+            last.join(", ")
+        )
+    };
+    let count = match files.len() {
+        1 => String::new(),
+        n => format!("{n} files: "),
+    };
+    say!("def: {} wrote {count}{listed}", sink.name);
 }
 
 /// Lateness below this is pacing jitter, not sinks falling behind.

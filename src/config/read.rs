@@ -135,6 +135,8 @@ pub enum Nested {
     Partition,
     /// A mapping of settings, each a string, number or boolean, passed on as text.
     Settings,
+    /// A file sink's `rotate`: a mapping with one of `events` or `bytes`.
+    Rotate,
 }
 
 /// A field's default.

@@ -16,6 +16,7 @@
 use super::datasource::{self, EDGE_FIELDS};
 use super::document::{DocumentKind, DOCUMENT_FIELDS};
 use super::duration::{self, DurationType};
+use super::file_output::ROTATE_FIELDS;
 use super::load::{self, LoadBehavior, LEGACY_CONSTANT, STEP_FIELDS};
 use super::read::{Field, FieldDefault, FieldType, Kind, Nested};
 use super::selection::SelectionType;
@@ -85,6 +86,7 @@ const NESTED: &[Nested] = &[
     Nested::LoadSteps,
     Nested::Partition,
     Nested::Settings,
+    Nested::Rotate,
 ];
 
 /// The definition of a document kind's spec.
@@ -102,6 +104,7 @@ fn nested_name(nested: Nested) -> &'static str {
         Nested::LoadSteps => "loadStep",
         Nested::Partition => "partition",
         Nested::Settings => "settings",
+        Nested::Rotate => "rotate",
     }
 }
 
@@ -119,6 +122,13 @@ fn nested_definition(nested: Nested) -> Option<Value> {
             "type": "object",
             "additionalProperties": { "type": ["string", "number", "boolean"] },
         }),
+        // Exactly one of its fields.
+        Nested::Rotate => {
+            let mut one = closed(&[ROTATE_FIELDS]);
+            one["minProperties"] = json!(1);
+            one["maxProperties"] = json!(1);
+            one
+        }
     })
 }
 
@@ -173,9 +183,11 @@ fn type_schema(ty: FieldType) -> Value {
                 "minItems": 1,
                 "items": reference(nested_name(nested)),
             }),
-            Nested::Duration | Nested::Load | Nested::Partition | Nested::Settings => {
-                reference(nested_name(nested))
-            }
+            Nested::Duration
+            | Nested::Load
+            | Nested::Partition
+            | Nested::Settings
+            | Nested::Rotate => reference(nested_name(nested)),
         },
     }
 }
@@ -408,12 +420,14 @@ mod tests {
             ("simulation".into(), simulation::COMMON_FIELDS),
             ("load".into(), load::COMMON_FIELDS),
             ("load step".into(), STEP_FIELDS),
+            ("rotate".into(), ROTATE_FIELDS),
         ];
         of::<DocumentKind>(&mut out);
         of::<SelectionType>(&mut out);
         of::<DurationType>(&mut out);
         of::<SinkType>(&mut out);
         of::<ConsoleFormat>(&mut out);
+        of::<crate::config::Compression>(&mut out);
         of::<PartitionType>(&mut out);
         of::<SimulationType>(&mut out);
         of::<LoadBehavior>(&mut out);

@@ -4,6 +4,7 @@
 
 use super::diagnostic::Place;
 use super::document::{At, FieldPlaces};
+use super::file_output::{self, Compression, FileOutput, MAX_ZSTD_LEVEL};
 use super::read::{names, Field, FieldDefault, FieldType, Kind, MapNode, Nested, Reader};
 use super::yaml::{Node, Value};
 use std::collections::BTreeMap;
@@ -125,6 +126,27 @@ impl Kind for SinkType {
                             "How events are written",
                         )
                         .default(FieldDefault::Word(|| FileFormat::default().name())),
+                        Field::new(
+                            "compression",
+                            FieldType::Word(Compression::words),
+                            "none, gzip or zstd; by default as the path's extension says \
+                             (`.gz`, `.zst`)",
+                        ),
+                        Field::new(
+                            "level",
+                            FieldType::Count {
+                                min: 1,
+                                max: Some(MAX_ZSTD_LEVEL as u64),
+                            },
+                            "The compression level: gzip 1 to 9 (default 6), zstd 1 to 22 \
+                             (default 3)",
+                        ),
+                        Field::new(
+                            "rotate",
+                            FieldType::Nested(Nested::Rotate),
+                            "Numbered files instead of one: a new file every `events: N` events \
+                             or `bytes: N` bytes",
+                        ),
                     ]
                 }
             }
@@ -247,8 +269,15 @@ impl SinkSpec {
 /// Each sink type's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SinkSettings {
-    Console { format: ConsoleFormat },
-    File { path: PathBuf, format: FileFormat },
+    Console {
+        format: ConsoleFormat,
+    },
+    File {
+        path: PathBuf,
+        format: FileFormat,
+        /// Compression and rotation.
+        output: FileOutput,
+    },
     Blackhole,
     Memory,
     Kafka(KafkaSinkSpec),
@@ -589,10 +618,12 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
         },
         SinkType::File => {
             let path = reader.req_string(spec, "path", &what, "events.jsonl");
-            let format = reader.opt_kind(spec, "format", FileFormat::default())?;
+            let format = reader.opt_kind(spec, "format", FileFormat::default());
+            let output = file_output::read(reader, spec, path.as_ref());
             SinkSettings::File {
                 path: PathBuf::from(path?.value),
-                format,
+                format: format?,
+                output: output?,
             }
         }
         SinkType::Blackhole => SinkSettings::Blackhole,

@@ -11,6 +11,39 @@
 //! Record formats (one event per record, no separator: [`Json`]) are for transports that
 //! frame each event themselves; stream formats ([`JsonLines`], [`ConsoleLines`]) for byte
 //! streams.
+//!
+//! # Several files from one run (rotation)
+//!
+//! A file sink with `rotate:` (docs/files.md) splits one run's output into numbered files, each
+//! a complete output of its format on its own. It drives one format object through them all:
+//!
+//! ```text
+//! begin, event*, end_file,  begin, event*, end_file,  ...,  begin, event*, end
+//! └──── file 1 ─────────┘   └──── file 2 ─────────┘         └─── last file ──┘
+//! ```
+//!
+//! so every format keeps this contract:
+//!
+//! - **`begin` starts a file afresh**, also after [`EventFormat::end_file`]: it writes the
+//!   opening again (a header row, an XML prolog and log element) and resets what the format
+//!   keeps about the file it writes into (a "first record written" flag, a per-file table of
+//!   the objects the file's events refer to). Nothing written into one file is assumed to be
+//!   in the next.
+//! - **`end_file` closes a file, not the run**: it writes what closes a file (a footer, the
+//!   closing tags, a per-file summary such as OCEL's objects of that file's events) but keeps
+//!   the events it holds for cases still open. Those are written into the file where their case
+//!   ends — for XES, a trace goes whole into the file that is open when its case's last event
+//!   arrives, however many files its case spans — or, if the run stops first, into the last
+//!   file at `end`. The default calls [`EventFormat::end`], which is right for formats that
+//!   hold nothing between events (JSON lines, CSV); **a format that holds events must override
+//!   it**.
+//! - **`end` is called once**, at the end of the run, after the last file's `begin`: it writes
+//!   everything still held, then the closing.
+//!
+//! Rotation counts what the sink hands the format while a file is open: `rotate: {events: N}`
+//! starts the next file after N calls of `event` (so a format that holds events until their
+//! case ends may put more or fewer than N events into a file), `rotate: {bytes: N}` once the
+//! bytes the format wrote for the file (opening included, before compression) reach N.
 
 pub mod json;
 
@@ -28,6 +61,13 @@ pub trait EventFormat: Send {
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>);
 
     /// Writes what closes an output, including anything still held (cases a stopped run left
-    /// open).
+    /// open). Called once, at the end of the run.
     fn end(&mut self, _out: &mut Vec<u8>) {}
+
+    /// Closes one file of a rotated output (see the module docs): writes what closes a file,
+    /// but keeps the events of cases still open for a later file. `begin` follows, for the
+    /// next file. The default is [`EventFormat::end`]: override it if the format holds events.
+    fn end_file(&mut self, out: &mut Vec<u8>) {
+        self.end(out);
+    }
 }

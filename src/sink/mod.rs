@@ -24,7 +24,7 @@ pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
 pub use console::ConsoleSink;
 pub use delivery::DeliveryCounter;
-pub use file::FileSink;
+pub use file::{part_path, CreateError as FileCreateError, FileSink};
 pub use http::HttpSink;
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;
@@ -82,7 +82,8 @@ pub struct Delivery {
     pub delivered: u64,
     /// Events that could not be delivered.
     pub failed: u64,
-    /// Per-destination counts (Kafka topics), if the sink has several destinations.
+    /// Per-destination counts: a Kafka sink's topics, a file sink's files (those closed whole,
+    /// by path).
     pub destinations: BTreeMap<String, u64>,
     /// Why events were not delivered, if the sink knows (the library does not print it; the
     /// command line does).
@@ -217,21 +218,22 @@ impl SinkSet {
                         Box::new(ConsoleSink::new(&name, JsonLines::new(timestamps)))
                     }
                 },
-                SinkSettings::File { path, format } => {
+                SinkSettings::File {
+                    path,
+                    format,
+                    output,
+                } => {
                     // The config is fine; the file system is not (yet): a runtime failure.
-                    let cannot = |e: std::io::Error| {
+                    let cannot = |e: file::CreateError| {
                         SinkBuildError::Unavailable(
-                            Diagnostic::error(format!(
-                                "sink `{name}` cannot create {}: {e}",
-                                path.display()
-                            ))
-                            .at(spec.place_of("path"))
-                            .help("check that the folder exists and is writable"),
+                            Diagnostic::error(format!("sink `{name}` {e}"))
+                                .at(spec.place_of("path"))
+                                .help("check that the folder exists and is writable"),
                         )
                     };
                     match format {
                         FileFormat::Jsonl => Box::new(
-                            FileSink::create(&name, path, JsonLines::new(timestamps))
+                            FileSink::create(&name, path, output, JsonLines::new(timestamps))
                                 .map_err(cannot)?,
                         ),
                     }
