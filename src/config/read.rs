@@ -135,6 +135,8 @@ pub enum Nested {
     Partition,
     /// A mapping of settings, each a string, number or boolean, passed on as text.
     Settings,
+    /// A mapping from event fields to CSV column names.
+    Columns,
 }
 
 /// A field's default.

@@ -78,6 +78,7 @@ const NESTED: &[Nested] = &[
     Nested::LoadSteps,
     Nested::Partition,
     Nested::Settings,
+    Nested::Columns,
 ];
 
 /// The definition of a document kind's spec.
@@ -95,6 +96,7 @@ fn nested_name(nested: Nested) -> &'static str {
         Nested::LoadSteps => "loadStep",
         Nested::Partition => "partition",
         Nested::Settings => "settings",
+        Nested::Columns => "columns",
     }
 }
 
@@ -112,6 +114,7 @@ fn nested_definition(nested: Nested) -> Option<Value> {
             "type": "object",
             "additionalProperties": { "type": ["string", "number", "boolean"] },
         }),
+        Nested::Columns => closed(&[sink::COLUMN_FIELDS]),
     })
 }
 
@@ -166,9 +169,11 @@ fn type_schema(ty: FieldType) -> Value {
                 "minItems": 1,
                 "items": reference(nested_name(nested)),
             }),
-            Nested::Duration | Nested::Load | Nested::Partition | Nested::Settings => {
-                reference(nested_name(nested))
-            }
+            Nested::Duration
+            | Nested::Load
+            | Nested::Partition
+            | Nested::Settings
+            | Nested::Columns => reference(nested_name(nested)),
         },
     }
 }
@@ -382,7 +387,7 @@ pub fn yaml_to_json(node: &Node) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConsoleFormat;
+    use crate::config::{ConsoleFormat, FileFormat};
 
     /// Every field table of every family, with what it belongs to.
     fn tables() -> Vec<(String, &'static [Field])> {
@@ -398,6 +403,7 @@ mod tests {
             ("duration".into(), duration::COMMON_FIELDS),
             ("sink".into(), sink::COMMON_FIELDS),
             ("partition".into(), PARTITION_COMMON_FIELDS),
+            ("csv columns".into(), sink::COLUMN_FIELDS),
             ("simulation".into(), simulation::COMMON_FIELDS),
             ("load".into(), load::COMMON_FIELDS),
             ("load step".into(), STEP_FIELDS),
@@ -407,6 +413,7 @@ mod tests {
         of::<DurationType>(&mut out);
         of::<SinkType>(&mut out);
         of::<ConsoleFormat>(&mut out);
+        of::<FileFormat>(&mut out);
         of::<PartitionType>(&mut out);
         of::<SimulationType>(&mut out);
         of::<LoadBehavior>(&mut out);

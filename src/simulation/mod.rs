@@ -168,6 +168,9 @@ impl Run {
             &chain,
             SinkOptions {
                 timestamp_format: spec.timestamp_format,
+                // Only streams stamp events with `emittedAt`.
+                emitted_at: spec.emitted_at
+                    && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
             },
             extra_sinks,
         )?;

@@ -71,9 +71,36 @@ impl<F: EventFormat + 'static> Sink for FileSink<F> {
     fn finish(&mut self) -> Result<Delivery, SinkError> {
         self.format.end(&mut self.buffer);
         self.flush()?;
+        // A long ending (OCEL's spilled objects) comes in parts.
+        loop {
+            match self.format.end_more(&mut self.buffer) {
+                Ok(more) => {
+                    self.flush()?;
+                    if !more {
+                        break;
+                    }
+                }
+                Err(e) => return Err(self.io("assembling", e)),
+            }
+        }
         if let Err(e) = self.file.sync_all() {
             return Err(self.io("syncing", e));
         }
-        Ok(Delivery::all(self.events))
+        Ok(Delivery {
+            open_cases: self.format.open_cases(),
+            ..Delivery::all(self.events)
+        })
+    }
+
+    fn follows_cases(&self) -> bool {
+        self.format.follows_cases()
+    }
+
+    fn case_ended(&mut self, case: u64) -> Result<(), SinkError> {
+        self.format.case_ended(case, &mut self.buffer);
+        if self.buffer.len() >= BUFFER {
+            self.flush()?;
+        }
+        Ok(())
     }
 }
