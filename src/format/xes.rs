@@ -2,12 +2,16 @@
 //!
 //! The log declares the concept, time, lifecycle and org extensions, the trace and event
 //! attributes every trace and event has (globals) and an activity classifier. Each event is
-//! written as XML when it comes, into a buffer held for its case; when the case ends (its last
-//! event, or word that it ended at a datasource this output does not take) the trace is
-//! written and the buffer goes back to a pool for the next case. What is held is the events of
-//! the open cases, no more. Cases still open when the run stops are written at the end, by
-//! case number, marked with the trace attribute `def:open` = `true`, so the file is a
-//! complete, well-formed log however the run ended.
+//! written as XML when it comes and held for its case; when the case ends (its last event, or
+//! word that it ended at a datasource this output does not take) the trace is written. What is
+//! held is the events of the open cases, no more. Cases still open when the run stops are
+//! written at the end, by case number, marked with the trace attribute `def:open` = `true`, so
+//! the file is a complete, well-formed log however the run ended.
+//!
+//! The held bytes live in one pool of fixed-size chunks, each case a linked list of them, and
+//! a written case's chunks go back to the pool whole: the pool grows only when the open cases
+//! together hold more than they ever did, so a long run stops allocating. (A buffer per case,
+//! reused from case to case, kept growing whenever a case got a buffer smaller than it needed.)
 
 use super::cases::CaseMap;
 use super::text::xml_attr;
@@ -66,14 +70,92 @@ impl EventWriter {
     }
 }
 
+/// Bytes per chunk of the held events: an event is about 300 bytes of XML, and a case wastes
+/// at most the unused part of its last chunk.
+const CHUNK: usize = 256;
+/// The end of a chunk list.
+const NONE: u32 = u32::MAX;
+
+/// A case's held events: its chunks `head` .. `tail`, `len` bytes used in `tail`.
+#[derive(Clone, Copy)]
+struct Held {
+    head: u32,
+    tail: u32,
+    len: u16,
+}
+
+/// Chunks of held bytes; each case a list of them, the unused ones a free list.
+#[derive(Default)]
+struct Chunks {
+    data: Vec<[u8; CHUNK]>,
+    next: Vec<u32>,
+    free: Option<u32>,
+}
+
+impl Chunks {
+    fn take(&mut self) -> u32 {
+        match self.free {
+            Some(c) => {
+                let next = self.next[c as usize];
+                self.free = (next != NONE).then_some(next);
+                self.next[c as usize] = NONE;
+                c
+            }
+            None => {
+                self.data.push([0; CHUNK]);
+                self.next.push(NONE);
+                (self.data.len() - 1) as u32
+            }
+        }
+    }
+
+    fn start(&mut self) -> Held {
+        let c = self.take();
+        Held {
+            head: c,
+            tail: c,
+            len: 0,
+        }
+    }
+
+    fn append(&mut self, held: &mut Held, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if held.len as usize == CHUNK {
+                let c = self.take();
+                self.next[held.tail as usize] = c;
+                held.tail = c;
+                held.len = 0;
+            }
+            let at = held.len as usize;
+            let n = (CHUNK - at).min(bytes.len());
+            self.data[held.tail as usize][at..at + n].copy_from_slice(&bytes[..n]);
+            held.len += n as u16;
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// Appends the held bytes to `out` and returns the chunks to the free list.
+    fn drain(&mut self, held: Held, out: &mut Vec<u8>) {
+        let mut c = held.head;
+        while c != held.tail {
+            out.extend_from_slice(&self.data[c as usize]);
+            c = self.next[c as usize];
+        }
+        out.extend_from_slice(&self.data[c as usize][..held.len as usize]);
+        self.next[held.tail as usize] = self.free.unwrap_or(NONE);
+        self.free = Some(held.head);
+    }
+}
+
 /// An XES log, a trace per case.
 pub struct Xes {
     events: EventWriter,
     itoa: itoa::Buffer,
-    /// The events of each open case, as XML.
-    open: CaseMap<Vec<u8>>,
-    /// Buffers of cases that ended, for the next ones.
-    spare: Vec<Vec<u8>>,
+    /// The events of each open case, as XML, in `chunks`.
+    open: CaseMap<Held>,
+    chunks: Chunks,
+    /// One event's XML on its way into the chunks.
+    scratch: Vec<u8>,
     /// Cases written as open by `end`.
     left_open: u64,
 }
@@ -92,13 +174,15 @@ impl Xes {
             },
             itoa: itoa::Buffer::new(),
             open: CaseMap::default(),
-            spare: Vec::new(),
+            chunks: Chunks::default(),
+            scratch: Vec::with_capacity(1024),
             left_open: 0,
         }
     }
 
-    /// Writes a trace: its name, the `def:open` mark if `open`, and its events.
-    fn trace(&mut self, case: u64, open: bool, events: &[u8], out: &mut Vec<u8>) {
+    /// Writes a trace: its name, the `def:open` mark if `open`, and its held events (`last`
+    /// after them, if any).
+    fn trace(&mut self, case: u64, open: bool, held: Option<Held>, last: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(b"\t<trace>\n\t\t<string key=\"concept:name\" value=\"case_");
         out.extend_from_slice(self.itoa.format(case).as_bytes());
         out.extend_from_slice(b"\"/>\n");
@@ -107,15 +191,11 @@ impl Xes {
             out.extend_from_slice(OPEN_ATTRIBUTE.as_bytes());
             out.extend_from_slice(b"\" value=\"true\"/>\n");
         }
-        out.extend_from_slice(events);
+        if let Some(held) = held {
+            self.chunks.drain(held, out);
+        }
+        out.extend_from_slice(last);
         out.extend_from_slice(b"\t</trace>\n");
-    }
-
-    /// Writes the trace of a case that ended and keeps its buffer.
-    fn close(&mut self, case: u64, mut held: Vec<u8>, out: &mut Vec<u8>) {
-        self.trace(case, false, &held, out);
-        held.clear();
-        self.spare.push(held);
     }
 }
 
@@ -126,17 +206,24 @@ impl EventFormat for Xes {
 
     #[inline]
     fn event(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
-        let spare = &mut self.spare;
+        if event.ends_case() {
+            // Straight into the trace, after what its case holds.
+            let held = self.open.remove(&event.case);
+            let mut last = std::mem::take(&mut self.scratch);
+            last.clear();
+            self.events.write(event, &mut last);
+            self.trace(event.case, false, held, &last, out);
+            self.scratch = last;
+            return;
+        }
+        self.scratch.clear();
+        self.events.write(event, &mut self.scratch);
+        let chunks = &mut self.chunks;
         let held = self
             .open
             .entry(event.case)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        self.events.write(event, held);
-        if event.ends_case() {
-            if let Some(held) = self.open.remove(&event.case) {
-                self.close(event.case, held, out);
-            }
-        }
+            .or_insert_with(|| chunks.start());
+        chunks.append(held, &self.scratch);
     }
 
     fn follows_cases(&self) -> bool {
@@ -145,16 +232,16 @@ impl EventFormat for Xes {
 
     fn case_ended(&mut self, case: u64, out: &mut Vec<u8>) {
         if let Some(held) = self.open.remove(&case) {
-            self.close(case, held, out);
+            self.trace(case, false, Some(held), &[], out);
         }
     }
 
     fn end(&mut self, out: &mut Vec<u8>) {
-        let mut open: Vec<(u64, Vec<u8>)> = self.open.drain().collect();
+        let mut open: Vec<(u64, Held)> = self.open.drain().collect();
         open.sort_unstable_by_key(|(case, _)| *case);
         self.left_open = open.len() as u64;
-        for (case, events) in &open {
-            self.trace(*case, true, events, out);
+        for (case, held) in open {
+            self.trace(case, true, Some(held), &[], out);
         }
         out.extend_from_slice(b"</log>\n");
     }
