@@ -21,7 +21,7 @@ use std::io::{Read, Seek, Write};
 use std::path::Path;
 
 /// Object bytes kept in memory before they go to the temporary file.
-const SPILL_AT: usize = 256 * 1024;
+const SPILL_AT: usize = 64 * 1024;
 /// Bytes copied back into the output per [`EventFormat::end_more`] call.
 const CHUNK: usize = 256 * 1024;
 /// The time of an attribute value that holds for the whole log (pm4py reads it as static).
@@ -243,6 +243,72 @@ impl EventFormat for Ocel {
                 }
                 Ok(true)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigSet;
+    use crate::engine::Engine;
+    use crate::model::Chain;
+    use std::collections::BTreeSet;
+
+    /// Runs `n` events of the example through an OCEL log, ending it in parts as a transport
+    /// does, and parses the document.
+    fn log(n: usize) -> (serde_json::Value, Ocel, BTreeSet<u64>) {
+        let chain = Chain::compile(&ConfigSet::example()).unwrap();
+        let activities: Vec<&str> = chain
+            .nodes
+            .iter()
+            .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut ocel = Ocel::create(dir.path(), &activities, false).unwrap();
+        let mut engine = Engine::new(&chain, 3, 1_700_000_000_000, 20);
+        let mut out = Vec::new();
+        let mut cases = BTreeSet::new();
+        ocel.begin(&mut out);
+        for _ in 0..n {
+            let event = engine.next_event();
+            cases.insert(event.case);
+            ocel.event(&event, &mut out);
+        }
+        ocel.end(&mut out);
+        let mut parts = 0;
+        while ocel.end_more(&mut out).unwrap() {
+            parts += 1;
+        }
+        assert!(parts <= ocel.spilled as usize / CHUNK + 1);
+        (serde_json::from_slice(&out).unwrap(), ocel, cases)
+    }
+
+    #[test]
+    fn objects_spill_to_a_file_and_come_back_in_one_document() {
+        for n in [0, 10, 60_000] {
+            let (doc, ocel, cases) = log(n);
+            if n == 60_000 {
+                assert!(
+                    ocel.spilled > 2 * SPILL_AT as u64,
+                    "{} spilled",
+                    ocel.spilled
+                );
+            }
+            let events = doc["events"].as_array().unwrap();
+            assert_eq!(events.len(), n);
+            let objects = doc["objects"].as_array().unwrap();
+            let case_objects: BTreeSet<u64> = objects
+                .iter()
+                .filter(|o| o["type"] == "case")
+                .map(|o| o["id"].as_str().unwrap()[5..].parse().unwrap())
+                .collect();
+            assert_eq!(case_objects, cases);
+            // Each object once.
+            let ids: BTreeSet<&str> = objects.iter().map(|o| o["id"].as_str().unwrap()).collect();
+            assert_eq!(ids.len(), objects.len());
+            assert_eq!(doc["objectTypes"].as_array().unwrap().len(), 2);
+            assert!(!doc["eventTypes"].as_array().unwrap().is_empty());
         }
     }
 }
