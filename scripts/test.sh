@@ -32,7 +32,9 @@ fi
 
 # Both builds run tests/formats.rs, which reads the formats back with pm4py.
 step "pm4py for the format tests"
-export DEF_PM4PY="$(scripts/pm4py.sh install)"
+# (Assigned, then exported: `export X="$(...)"` would hide a failed install from `set -e`.)
+DEF_PM4PY="$(scripts/pm4py.sh install)"
+export DEF_PM4PY
 
 step "cargo test, minimal build (no default features; needs no broker)"
 timeout 1800 cargo test --no-default-features --locked
