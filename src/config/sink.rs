@@ -547,8 +547,7 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
         }
         SinkType::File => {
             let path = reader.req_string(spec, "path", &what, "events.jsonl");
-            let format = reader.opt_kind(spec, "format", FileFormat::default());
-            let format = format?;
+            let format = reader.opt_kind(spec, "format", FileFormat::default())?;
             SinkSettings::File {
                 path: PathBuf::from(path?.value),
                 columns: columns(reader, spec, format.name(), format == FileFormat::Csv)?,
@@ -586,7 +585,10 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
 fn console_format(reader: &mut Reader, spec: &MapNode) -> Option<ConsoleFormat> {
     if let Some((node, path)) = spec.get("format") {
         if let Value::Str(word) = &node.value {
-            let file_only = FileFormat::ALL.iter().find(|f| f.name() == word.as_str());
+            // (`jsonl` is the console's `json`: the did-you-mean below says so.)
+            let file_only = FileFormat::ALL
+                .iter()
+                .find(|f| f.name() == word.as_str() && **f != FileFormat::Jsonl);
             if let (Some(format), false) =
                 (file_only, ConsoleFormat::words().contains(&word.as_str()))
             {
