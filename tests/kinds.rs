@@ -7,8 +7,8 @@
 
 use def::analysis::{self, graph::Graph};
 use def::config::{
-    ConfigSet, DurationType, Kind, LoadBehavior, SelectionType, SimulationSettings, SimulationType,
-    SinkSettings, SinkType,
+    ConfigSet, ConsoleFormat, DurationType, FileFormat, Kind, LoadBehavior, SelectionType,
+    SimulationSettings, SimulationType, SinkSettings, SinkType,
 };
 use def::EventFactory;
 
@@ -199,6 +199,65 @@ fn every_sink_type_is_read_as_itself_and_drawn_and_the_local_ones_run() {
 }
 
 #[test]
+fn every_file_format_is_read_as_itself_and_runs_into_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for &format in FileFormat::ALL {
+        let path = dir.path().join(format!("events.{}", format.name()));
+        let sink = format!(
+            "---\nkind: sink\nname: out\nspec:\n  type: file\n  path: {}\n  format: {}\n  \
+             dataSourceRefs: [Press]\n",
+            path.display(),
+            format.name()
+        );
+        let yaml = chain(GENERIC, "2") + &sink + &simulation("type: countBased\nsteps: 100");
+        let set = loaded(&yaml);
+        let SinkSettings::File { format: read, .. } = &set.sinks[0].spec.settings.value else {
+            panic!("{} is not read as a file sink", format.name());
+        };
+        assert_eq!(*read, format);
+        let report = EventFactory::new()
+            .add_str("kinds.yaml", &yaml)
+            .seed(1)
+            .run()
+            .unwrap_or_else(|e| panic!("{}: {e:?}", format.name()));
+        assert_eq!(report.sinks[0].delivery.delivered, 100, "{}", format.name());
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.is_empty(), "{}", format.name());
+        // Each format's own check that a run produced a whole document.
+        match format {
+            FileFormat::Jsonl => assert_eq!(written.lines().count(), 100),
+            FileFormat::Csv => assert_eq!(written.matches("\r\n").count(), 101),
+            FileFormat::Xes => {
+                assert_eq!(written.matches("<event>").count(), 100);
+                assert!(written.ends_with("</log>\n"));
+            }
+            FileFormat::Ocel => {
+                let doc: serde_json::Value = serde_json::from_str(&written).unwrap();
+                assert_eq!(doc["events"].as_array().unwrap().len(), 100);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_console_format_is_read_as_itself() {
+    // Running prints to the test's stdout: the console formats run in tests/formats.rs.
+    for &format in ConsoleFormat::ALL {
+        let sink = format!(
+            "---\nkind: sink\nname: out\nspec:\n  type: console\n  format: {}\n  \
+             dataSourceRefs: [Press]\n",
+            format.name()
+        );
+        let yaml = chain(GENERIC, "2") + &sink + &simulation("type: countBased\nsteps: 100");
+        let set = loaded(&yaml);
+        let SinkSettings::Console { format: read, .. } = &set.sinks[0].spec.settings.value else {
+            panic!("{} is not read as a console sink", format.name());
+        };
+        assert_eq!(*read, format);
+    }
+}
+
+#[test]
 fn aliases_and_names_are_distinct_within_each_family() {
     fn distinct<K: Kind>() {
         let mut words = K::words();
@@ -212,5 +271,7 @@ fn aliases_and_names_are_distinct_within_each_family() {
     distinct::<SinkType>();
     distinct::<SimulationType>();
     distinct::<LoadBehavior>();
+    distinct::<FileFormat>();
+    distinct::<ConsoleFormat>();
     assert_eq!(SinkType::Memory.aliases(), ["test"]);
 }

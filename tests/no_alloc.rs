@@ -1,8 +1,10 @@
 //! The hot path does not allocate: a counting global allocator watches one million events
-//! go from the engine through routing into a blackhole and through JSON encoding.
+//! go from the engine through routing into a blackhole and through JSON encoding, and through
+//! each file format.
 
 use def::config::{ConfigSet, TimestampFormat};
 use def::engine::Engine;
+use def::format::{Csv, CsvColumns, EventFormat, Ocel, Xes};
 use def::model::Chain;
 use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -30,8 +32,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is global: one test at a time counts.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_million_events_allocate_nothing() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
     let sinks = vec![NamedSink::taking_all(
         "blackhole",
@@ -59,4 +65,50 @@ fn a_million_events_allocate_nothing() {
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "allocations on the hot path");
+}
+
+/// Allocations while `format` takes one million events (after 100,000 to warm up), the
+/// buffer written away (cleared) after each as a sink does when it fills.
+const WARM: usize = 100_000;
+fn allocations_of(format: &mut dyn EventFormat) -> u64 {
+    let chain = Chain::compile(&ConfigSet::example()).unwrap();
+    let mut engine = Engine::new(&chain, 1, 0, 1000);
+    let mut buffer = Vec::with_capacity(1 << 20);
+    format.begin(&mut buffer);
+    buffer.clear();
+    for _ in 0..WARM {
+        format.event(&engine.next_event(), &mut buffer);
+        buffer.clear();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..1_000_000 {
+        format.event(&engine.next_event(), &mut buffer);
+        buffer.clear();
+    }
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+#[test]
+fn csv_xes_and_ocel_allocate_nothing_per_event() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let columns = CsvColumns {
+        caseid: "case:concept:name".into(),
+        activity: "concept:name".into(),
+        timestamp: "time:timestamp".into(),
+        node: "org:resource".into(),
+        group: "org:group".into(),
+        emitted_at: None,
+    };
+    assert_eq!(allocations_of(&mut Csv::new(&columns)), 0, "csv");
+    let xes = allocations_of(&mut Xes::new());
+    assert_eq!(xes, 0, "xes");
+    let chain = Chain::compile(&ConfigSet::example()).unwrap();
+    let activities: Vec<&str> = chain
+        .nodes
+        .iter()
+        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut ocel = Ocel::create(dir.path(), &activities, false).unwrap();
+    assert_eq!(allocations_of(&mut ocel), 0, "ocel");
 }

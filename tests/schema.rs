@@ -6,7 +6,8 @@
 use def::config::schema::{json_schema, yaml_to_json};
 use def::config::yaml::parse_documents;
 use def::config::{
-    ConfigSet, DurationType, Kind, LoadBehavior, SelectionType, SimulationType, SinkType,
+    ConfigSet, ConsoleFormat, DurationType, FileFormat, Kind, LoadBehavior, SelectionType,
+    SimulationType, SinkType,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -137,6 +138,28 @@ fn every_kind_of_every_family_passes_with_its_example() {
         let spec = format!("type: stream\nload: {}", kind.example());
         assert_valid(&validator, &doc("simulation", &spec));
     }
+    // Every output format, and CSV columns.
+    for format in FileFormat::ALL {
+        let spec = format!(
+            "type: file\npath: out\nformat: {}\ndataSourceRefs: [A]",
+            format.name()
+        );
+        assert_valid(&validator, &doc("sink", &spec));
+    }
+    for format in ConsoleFormat::ALL {
+        let spec = format!(
+            "type: console\nformat: {}\ndataSourceRefs: [A]",
+            format.name()
+        );
+        assert_valid(&validator, &doc("sink", &spec));
+    }
+    for sink in ["type: file\npath: out.csv", "type: console"] {
+        let spec = format!(
+            "{sink}\nformat: csv\ncolumns: {{caseid: a, activity: b, timestamp: c, node: d, \
+             group: e, emittedAt: f}}\ndataSourceRefs: [A]"
+        );
+        assert_valid(&validator, &doc("sink", &spec));
+    }
     // Aliases and the legacy load word are words the reader takes.
     assert_valid(&validator, &doc("sink", "type: test\ndataSourceRefs: [A]"));
     assert_valid(
@@ -204,6 +227,9 @@ fn broken_documents_fail_the_schema() {
         "kind: datasauce\nname: x\nspec: {}\n".to_string(),
         doc("sink", "type: console\nformat: xml\ndataSourceRefs: [A]"),
         doc("sink", "type: console\ntopic: t\ndataSourceRefs: [A]"),
+        doc("sink", "type: console\nformat: ocel\ndataSourceRefs: [A]"),
+        doc("sink", "type: file\npath: x\nformat: csv\ncolumns: {activty: a}\ndataSourceRefs: [A]"),
+        doc("sink", "type: file\npath: x\nformat: csv\ncolumns: {node: [a]}\ndataSourceRefs: [A]"),
         doc("simulation", "type: countBased\nsteps: 1\nspeed: 3"),
         doc(
             "datasource",
@@ -360,6 +386,14 @@ fn the_tables_say_which_fields_the_reader_requires() {
         let doc = json!({"kind": "sink", "name": "s", "spec": spec});
         cases.push((doc, "/spec", vec![sink::COMMON_FIELDS, kind.field_table()]));
     }
+    let columns = json!({"caseid": "a", "activity": "b", "timestamp": "c", "node": "d",
+                         "group": "e", "emittedAt": "f"});
+    cases.push((
+        json!({"kind": "sink", "name": "s", "spec": {"type": "file", "path": "out.csv",
+               "format": "csv", "columns": columns, "dataSourceRefs": ["A"]}}),
+        "/spec/columns",
+        vec![sink::COLUMN_FIELDS],
+    ));
     cases.push((
         json!({"kind": "sink", "name": "s", "spec": {"type": "blackhole", "dataSourceRefs": []}}),
         "",

@@ -297,6 +297,13 @@ fn summary(report: &RunReport) {
             counts.join(", ")
         );
     }
+    for sink in report.sinks.iter().filter(|s| s.delivery.open_cases > 0) {
+        say!(
+            "def: {}: {} cases were still open at the end; written as traces marked def:open",
+            sink.name,
+            sink.delivery.open_cases
+        );
+    }
     if let Some(pacing) = &report.pacing {
         stream_summary(report, pacing);
     }

@@ -137,6 +137,8 @@ pub enum Nested {
     Settings,
     /// A file sink's `rotate`: a mapping with one of `events` or `bytes`.
     Rotate,
+    /// A mapping from event fields to CSV column names.
+    Columns,
 }
 
 /// A field's default.

@@ -87,6 +87,7 @@ const NESTED: &[Nested] = &[
     Nested::Partition,
     Nested::Settings,
     Nested::Rotate,
+    Nested::Columns,
 ];
 
 /// The definition of a document kind's spec.
@@ -105,6 +106,7 @@ fn nested_name(nested: Nested) -> &'static str {
         Nested::Partition => "partition",
         Nested::Settings => "settings",
         Nested::Rotate => "rotate",
+        Nested::Columns => "columns",
     }
 }
 
@@ -129,6 +131,7 @@ fn nested_definition(nested: Nested) -> Option<Value> {
             one["maxProperties"] = json!(1);
             one
         }
+        Nested::Columns => closed(&[sink::COLUMN_FIELDS]),
     })
 }
 
@@ -187,7 +190,8 @@ fn type_schema(ty: FieldType) -> Value {
             | Nested::Load
             | Nested::Partition
             | Nested::Settings
-            | Nested::Rotate => reference(nested_name(nested)),
+            | Nested::Rotate
+            | Nested::Columns => reference(nested_name(nested)),
         },
     }
 }
@@ -401,7 +405,7 @@ pub fn yaml_to_json(node: &Node) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ConsoleFormat;
+    use crate::config::{ConsoleFormat, FileFormat};
 
     /// Every field table of every family, with what it belongs to.
     fn tables() -> Vec<(String, &'static [Field])> {
@@ -417,6 +421,7 @@ mod tests {
             ("duration".into(), duration::COMMON_FIELDS),
             ("sink".into(), sink::COMMON_FIELDS),
             ("partition".into(), PARTITION_COMMON_FIELDS),
+            ("csv columns".into(), sink::COLUMN_FIELDS),
             ("simulation".into(), simulation::COMMON_FIELDS),
             ("load".into(), load::COMMON_FIELDS),
             ("load step".into(), STEP_FIELDS),
@@ -428,6 +433,7 @@ mod tests {
         of::<SinkType>(&mut out);
         of::<ConsoleFormat>(&mut out);
         of::<crate::config::Compression>(&mut out);
+        of::<FileFormat>(&mut out);
         of::<PartitionType>(&mut out);
         of::<SimulationType>(&mut out);
         of::<LoadBehavior>(&mut out);

@@ -103,12 +103,15 @@ impl Kind for SinkType {
         match self {
             SinkType::Console => {
                 const {
-                    &[Field::new(
+                    &[
+                        Field::new(
                 "format",
                 FieldType::Word(ConsoleFormat::words),
-                "How each event is printed: the original's `<id> <node>: <json>` or JSON lines",
+                "How each event is printed: the original's `<id> <node>: <json>`, JSON lines, CSV or XES",
             )
-            .default(FieldDefault::Word(|| ConsoleFormat::default().name()))]
+            .default(FieldDefault::Word(|| ConsoleFormat::default().name())),
+                        COLUMNS_FIELD,
+                    ]
                 }
             }
             SinkType::File => {
@@ -123,7 +126,7 @@ impl Kind for SinkType {
                         Field::new(
                             "format",
                             FieldType::Word(FileFormat::words),
-                            "How events are written",
+                            "How events are written: JSON lines, CSV, XES or OCEL 2.0 JSON",
                         )
                         .default(FieldDefault::Word(|| FileFormat::default().name())),
                         Field::new(
@@ -147,6 +150,7 @@ impl Kind for SinkType {
                             "Numbered files instead of one: a new file every `events: N` events \
                              or `bytes: N` bytes",
                         ),
+                        COLUMNS_FIELD,
                     ]
                 }
             }
@@ -271,12 +275,14 @@ impl SinkSpec {
 pub enum SinkSettings {
     Console {
         format: ConsoleFormat,
+        columns: ColumnNames,
     },
     File {
         path: PathBuf,
         format: FileFormat,
         /// Compression and rotation.
         output: FileOutput,
+        columns: ColumnNames,
     },
     Blackhole,
     Memory,
@@ -309,16 +315,27 @@ pub enum ConsoleFormat {
     Original,
     /// One JSON object per line.
     Json,
+    /// A header line, then one CSV row per event.
+    Csv,
+    /// XES, a trace per case, written as each case ends.
+    Xes,
 }
 
 impl Kind for ConsoleFormat {
-    const ALL: &'static [ConsoleFormat] = &[ConsoleFormat::Original, ConsoleFormat::Json];
+    const ALL: &'static [ConsoleFormat] = &[
+        ConsoleFormat::Original,
+        ConsoleFormat::Json,
+        ConsoleFormat::Csv,
+        ConsoleFormat::Xes,
+    ];
     const WHAT: &'static str = "console format";
 
     fn name(self) -> &'static str {
         match self {
             ConsoleFormat::Original => "original",
             ConsoleFormat::Json => "json",
+            ConsoleFormat::Csv => "csv",
+            ConsoleFormat::Xes => "xes",
         }
     }
 
@@ -333,20 +350,97 @@ pub enum FileFormat {
     /// One JSON object per line.
     #[default]
     Jsonl,
+    /// A header line, then one CSV row per event (RFC 4180).
+    Csv,
+    /// XES (IEEE 1849-2016), a trace per case.
+    Xes,
+    /// OCEL 2.0 JSON: cases and datasources as objects.
+    Ocel,
 }
 
 impl Kind for FileFormat {
-    const ALL: &'static [FileFormat] = &[FileFormat::Jsonl];
+    const ALL: &'static [FileFormat] = &[
+        FileFormat::Jsonl,
+        FileFormat::Csv,
+        FileFormat::Xes,
+        FileFormat::Ocel,
+    ];
     const WHAT: &'static str = "file format";
 
     fn name(self) -> &'static str {
         match self {
             FileFormat::Jsonl => "jsonl",
+            FileFormat::Csv => "csv",
+            FileFormat::Xes => "xes",
+            FileFormat::Ocel => "ocel",
         }
     }
 
     fn field_table(self) -> &'static [Field] {
         &[]
+    }
+}
+
+/// `columns:` of a file or console sink: the CSV column of each event field.
+const COLUMNS_FIELD: Field = Field::new(
+    "columns",
+    FieldType::Nested(Nested::Columns),
+    "With `format: csv`: the column name of each event field (by default the XES names pm4py reads)",
+);
+
+/// The CSV column names by default: the XES attribute names pm4py reads without renaming.
+pub const DEFAULT_CASEID_COLUMN: &str = "case:concept:name";
+pub const DEFAULT_ACTIVITY_COLUMN: &str = "concept:name";
+pub const DEFAULT_TIMESTAMP_COLUMN: &str = "time:timestamp";
+pub const DEFAULT_NODE_COLUMN: &str = "org:resource";
+pub const DEFAULT_GROUP_COLUMN: &str = "org:group";
+pub const DEFAULT_EMITTED_AT_COLUMN: &str = "emittedAt";
+
+/// The fields of `columns:`: the event fields, each with its default column name.
+pub const COLUMN_FIELDS: &[Field] = &[
+    Field::new("caseid", FieldType::String, "The case id's column")
+        .default(FieldDefault::String(DEFAULT_CASEID_COLUMN)),
+    Field::new("activity", FieldType::String, "The activity's column")
+        .default(FieldDefault::String(DEFAULT_ACTIVITY_COLUMN)),
+    Field::new(
+        "timestamp",
+        FieldType::String,
+        "The timestamp's column (ISO 8601 with milliseconds and offset)",
+    )
+    .default(FieldDefault::String(DEFAULT_TIMESTAMP_COLUMN)),
+    Field::new("node", FieldType::String, "The datasource's column")
+        .default(FieldDefault::String(DEFAULT_NODE_COLUMN)),
+    Field::new("group", FieldType::String, "The datasource group's column")
+        .default(FieldDefault::String(DEFAULT_GROUP_COLUMN)),
+    Field::new(
+        "emittedAt",
+        FieldType::String,
+        "The emission time's column, present when the run stamps events with `emittedAt`",
+    )
+    .default(FieldDefault::String(DEFAULT_EMITTED_AT_COLUMN)),
+];
+
+/// The CSV column name of each event field (`columns:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnNames {
+    pub caseid: String,
+    pub activity: String,
+    pub timestamp: String,
+    pub node: String,
+    pub group: String,
+    pub emitted_at: String,
+}
+
+impl Default for ColumnNames {
+    fn default() -> ColumnNames {
+        ColumnNames {
+            caseid: DEFAULT_CASEID_COLUMN.into(),
+            activity: DEFAULT_ACTIVITY_COLUMN.into(),
+            timestamp: DEFAULT_TIMESTAMP_COLUMN.into(),
+            node: DEFAULT_NODE_COLUMN.into(),
+            group: DEFAULT_GROUP_COLUMN.into(),
+            emitted_at: DEFAULT_EMITTED_AT_COLUMN.into(),
+        }
     }
 }
 
@@ -613,16 +707,35 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
     };
     let what = format!("the {} sink", sink_type.name());
     let settings = match sink_type {
-        SinkType::Console => SinkSettings::Console {
-            format: reader.opt_kind(spec, "format", ConsoleFormat::default())?,
-        },
+        SinkType::Console => {
+            let format = console_format(reader, spec)?;
+            SinkSettings::Console {
+                columns: columns(reader, spec, format.name(), format == ConsoleFormat::Csv)?,
+                format,
+            }
+        }
         SinkType::File => {
             let path = reader.req_string(spec, "path", &what, "events.jsonl");
             let format = reader.opt_kind(spec, "format", FileFormat::default());
             let output = file_output::read(reader, spec, path.as_ref());
+            let format = format?;
+            if format == FileFormat::Ocel {
+                if let Some((node, at)) = spec.get("rotate") {
+                    // An OCEL document must hold every object its events refer to, and a
+                    // case's object would then be needed in every file its case spans.
+                    reader.error(
+                        &at,
+                        node.loc,
+                        "`rotate` is not supported for `format: ocel`",
+                        "write one OCEL file (compressed if you like), or rotate jsonl, csv or xes",
+                    );
+                    return None;
+                }
+            }
             SinkSettings::File {
                 path: PathBuf::from(path?.value),
-                format: format?,
+                columns: columns(reader, spec, format.name(), format == FileFormat::Csv)?,
+                format,
                 output: output?,
             }
         }
@@ -653,6 +766,110 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
         data_source_refs: refs?,
         places: reader.field_places(spec),
     })
+}
+
+/// The console's `format:`; a file format the console does not write is refused by name.
+fn console_format(reader: &mut Reader, spec: &MapNode) -> Option<ConsoleFormat> {
+    if let Some((node, path)) = spec.get("format") {
+        if let Value::Str(word) = &node.value {
+            // (`jsonl` is the console's `json`: the did-you-mean below says so.)
+            let file_only = FileFormat::ALL
+                .iter()
+                .find(|f| f.name() == word.as_str() && **f != FileFormat::Jsonl);
+            if let (Some(format), false) =
+                (file_only, ConsoleFormat::words().contains(&word.as_str()))
+            {
+                reader.error(
+                    &path,
+                    node.loc,
+                    format!("the console cannot write `{}`", format.name()),
+                    format!(
+                        "the console writes {}; write `{}` with a `file` sink",
+                        ConsoleFormat::words().join(", "),
+                        format.name()
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    reader.opt_kind(spec, "format", ConsoleFormat::default())
+}
+
+/// `columns:`, for a sink whose format is `format` (`csv` when `is_csv`).
+fn columns(reader: &mut Reader, spec: &MapNode, format: &str, is_csv: bool) -> Option<ColumnNames> {
+    let mut out = ColumnNames::default();
+    let Some((node, path)) = spec.get("columns") else {
+        return Some(out);
+    };
+    if !is_csv {
+        reader.error(
+            &path,
+            node.loc,
+            format!("`columns` names CSV columns, but this sink writes `{format}`"),
+            "remove `columns`, or set `format: csv`",
+        );
+        return None;
+    }
+    let obj = reader.obj(node, &path, "`columns`")?;
+    reader.deny_unknown(&obj, &names(COLUMN_FIELDS), "`columns`");
+    let mut ok = true;
+    for (key, value) in obj.entries {
+        let slot = match key.name.as_str() {
+            "caseid" => &mut out.caseid,
+            "activity" => &mut out.activity,
+            "timestamp" => &mut out.timestamp,
+            "node" => &mut out.node,
+            "group" => &mut out.group,
+            "emittedAt" => &mut out.emitted_at,
+            _ => continue, // reported as unknown
+        };
+        let at = obj.child(&key.name);
+        match reader.string_of(value, &at, &format!("`columns.{}`", key.name)) {
+            Some(name) if name.is_empty() => {
+                reader.error(
+                    &at,
+                    value.loc,
+                    format!("the column name of `{}` is empty", key.name),
+                    "give the column a name",
+                );
+                ok = false;
+            }
+            Some(name) => *slot = name,
+            None => ok = false,
+        }
+    }
+    // Two fields in one column: a reader would see only one of them.
+    let fields = [
+        ("caseid", &out.caseid),
+        ("activity", &out.activity),
+        ("timestamp", &out.timestamp),
+        ("node", &out.node),
+        ("group", &out.group),
+        ("emittedAt", &out.emitted_at),
+    ];
+    for (i, (field, name)) in fields.iter().enumerate() {
+        let Some((other, _)) = fields[..i].iter().find(|(_, n)| n == name) else {
+            continue;
+        };
+        // Pointed at the later of the two if the mapping names it, else at the mapping.
+        let (at, loc) = obj
+            .entries
+            .iter()
+            .find(|(k, _)| k.name == *field)
+            .or_else(|| obj.entries.iter().find(|(k, _)| k.name == *other))
+            .map_or((obj.path.clone(), obj.loc), |(k, v)| {
+                (obj.child(&k.name), v.loc)
+            });
+        reader.error(
+            &at,
+            loc,
+            format!("`{other}` and `{field}` both go to the column `{name}`"),
+            "give each field a column of its own",
+        );
+        ok = false;
+    }
+    ok.then_some(out)
 }
 
 fn kafka(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<KafkaSinkSpec> {

@@ -5,8 +5,8 @@
 //! ([`crate::frame`]), the Kafka sink makes each one a record's value. A format sees the run
 //! in order — [`EventFormat::begin`], every [`EventFormat::event`], [`EventFormat::end`] — and
 //! each event carries the engine's fact whether it ends its case ([`Event::ends_case`]), so a
-//! format that groups events by case (XES traces) can hold a case's events and write them when
-//! the case ends, and write the cases still open at `end`.
+//! format that groups events by case ([`Xes`] traces) can hold a case's events and write them
+//! when the case ends, and write the cases still open at `end`.
 //!
 //! Record formats (one event per record, no separator: [`Json`]) are for transports that
 //! frame each event themselves; stream formats ([`JsonLines`], [`ConsoleLines`]) for byte
@@ -44,10 +44,22 @@
 //! starts the next file after N calls of `event` (so a format that holds events until their
 //! case ends may put more or fewer than N events into a file), `rotate: {bytes: N}` once the
 //! bytes the format wrote for the file (opening included, before compression) reach N.
+//! frame each event themselves; stream formats ([`JsonLines`], [`ConsoleLines`], [`Csv`],
+//! [`Xes`], [`Ocel`]) for byte streams. The process-mining formats write every timestamp in
+//! ISO 8601 with milliseconds and offset, whatever the run's `timestampFormat`, since that is
+//! what their readers parse.
 
+mod cases;
+pub mod csv;
 pub mod json;
+pub mod ocel;
+pub mod text;
+pub mod xes;
 
+pub use csv::{Csv, CsvColumns};
 pub use json::{ConsoleLines, EventEncoder, Json, JsonLines};
+pub use ocel::Ocel;
+pub use xes::Xes;
 
 use crate::engine::Event;
 
@@ -69,5 +81,32 @@ pub trait EventFormat: Send {
     /// next file. The default is [`EventFormat::end`]: override it if the format holds events.
     fn end_file(&mut self, out: &mut Vec<u8>) {
         self.end(out);
+    }
+
+    /// Writes the next part of an ending too long to hold in memory (OCEL's objects, spilled
+    /// to a temporary file during the run); `Ok(false)` when nothing is left. A transport
+    /// calls it after [`EventFormat::end`] until it says so, writing `out` away between calls.
+    ///
+    /// # Errors
+    /// The format could not keep what it spilled (a temporary file that failed to write or
+    /// read): the output is incomplete.
+    fn end_more(&mut self, _out: &mut Vec<u8>) -> std::io::Result<bool> {
+        Ok(false)
+    }
+
+    /// True if the format groups events by case and must hear of every case that ends, also
+    /// of those that end at a datasource its output does not take ([`EventFormat::case_ended`]).
+    fn follows_cases(&self) -> bool {
+        false
+    }
+
+    /// Case `case` ended with an event this output does not take (at another datasource):
+    /// write what is held for it.
+    fn case_ended(&mut self, _case: u64, _out: &mut Vec<u8>) {}
+
+    /// Cases that were still open when the output ended, written as such by `end` (XES traces
+    /// marked `def:open`).
+    fn open_cases(&self) -> u64 {
+        0
     }
 }

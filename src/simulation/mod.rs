@@ -169,6 +169,9 @@ impl Run {
             SinkOptions {
                 timestamp_format: spec.timestamp_format,
                 simulation: sim.name.value.clone(),
+                // Only streams stamp events with `emittedAt`.
+                emitted_at: spec.emitted_at
+                    && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
             },
             extra_sinks,
         )?;

@@ -1,5 +1,5 @@
 //! `console`: events on standard output in any [`EventFormat`]: the original's
-//! `<id> <node>: <event>` lines, or JSON lines (`format: json`).
+//! `<id> <node>: <event>` lines, JSON lines (`format: json`), CSV or XES.
 
 use super::{Delivery, Sink, SinkError};
 use crate::engine::Event;
@@ -80,8 +80,37 @@ impl<F: EventFormat + 'static> Sink for ConsoleSink<F> {
     fn finish(&mut self) -> Result<Delivery, SinkError> {
         if !self.closed {
             self.format.end(&mut self.buffer);
+            while !self.closed {
+                self.flush()?;
+                let more = self
+                    .format
+                    .end_more(&mut self.buffer)
+                    .map_err(|e| SinkError::Io {
+                        sink: self.name.clone(),
+                        context: "assembling the output".into(),
+                        source: e,
+                    })?;
+                if !more {
+                    break;
+                }
+            }
         }
         self.flush()?;
-        Ok(Delivery::all(self.written))
+        Ok(Delivery {
+            open_cases: self.format.open_cases(),
+            ..Delivery::all(self.written)
+        })
+    }
+
+    fn follows_cases(&self) -> bool {
+        self.format.follows_cases()
+    }
+
+    fn case_ended(&mut self, case: u64) -> Result<(), SinkError> {
+        self.format.case_ended(case, &mut self.buffer);
+        if self.buffer.len() >= BUFFER {
+            self.drain()?;
+        }
+        Ok(())
     }
 }

@@ -33,11 +33,11 @@ pub use memory::{EventRecord, MemoryHandle, MemorySink};
 pub use mqtt::MqttSink;
 
 use crate::config::{
-    sink::DEFAULT_CONSOLE_ID, ConfigSet, ConsoleFormat, Diagnostic, FileFormat, Kind, SinkSettings,
-    TimestampFormat,
+    sink::{ColumnNames, DEFAULT_CONSOLE_ID},
+    ConfigSet, ConsoleFormat, Diagnostic, FileFormat, Kind, SinkSettings, TimestampFormat,
 };
 use crate::engine::Event;
-use crate::format::{ConsoleLines, JsonLines};
+use crate::format::{ConsoleLines, Csv, CsvColumns, JsonLines, Ocel, Xes};
 use crate::model::Chain;
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -92,6 +92,9 @@ pub struct Delivery {
     /// events *not acknowledged* in time, some of which the broker may still have stored
     /// (a frozen broker that recovers late, an acknowledgement lost on the way).
     pub acknowledged: bool,
+    /// Cases still open when the output ended, written marked as open (XES traces with
+    /// `def:open`); only formats that group events by case count them.
+    pub open_cases: u64,
 }
 
 impl Delivery {
@@ -125,6 +128,21 @@ pub trait Sink: Any + Send {
     /// # Errors
     /// The destination failed at the end (a write, a sync, a last request).
     fn finish(&mut self) -> Result<Delivery, SinkError>;
+
+    /// True if the sink must hear of every case that ends, also at datasources it does not
+    /// take (a format that groups events by case: [`crate::format::EventFormat::follows_cases`]).
+    fn follows_cases(&self) -> bool {
+        false
+    }
+
+    /// Case `case` ended with an event this sink does not take. Called only on sinks that
+    /// [`Sink::follows_cases`].
+    ///
+    /// # Errors
+    /// As [`Sink::write`].
+    fn case_ended(&mut self, _case: u64) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// A sink with its name and its routing.
@@ -164,6 +182,8 @@ pub struct SinkOptions {
     /// The name of the simulation being run: the MQTT sink's default `process` (empty: the
     /// sink's own name).
     pub simulation: String,
+    /// The run stamps events with `emittedAt` (formats with a fixed set of columns add one).
+    pub emitted_at: bool,
 }
 
 /// What one sink did in a run.
@@ -176,12 +196,41 @@ pub struct SinkReport {
     pub delivery: Delivery,
 }
 
+/// The CSV columns of a sink's `columns:`, with `emittedAt` if the run stamps it.
+fn csv_columns(names: &ColumnNames, emitted_at: bool) -> CsvColumns {
+    CsvColumns {
+        caseid: names.caseid.clone(),
+        activity: names.activity.clone(),
+        timestamp: names.timestamp.clone(),
+        node: names.node.clone(),
+        group: names.group.clone(),
+        emitted_at: emitted_at.then(|| names.emitted_at.clone()),
+    }
+}
+
+/// The activities of the datasources a sink takes (by `dataSourceRefs`).
+fn activities<'c>(chain: &'c Chain, refs: &[crate::config::At<String>]) -> Vec<&'c str> {
+    chain
+        .nodes
+        .iter()
+        .filter(|n| {
+            refs.iter()
+                .any(|r| r.value == n.name.as_str() || r.value == n.doc_name)
+        })
+        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
+        .collect()
+}
+
 /// The sinks of a run and the routing table from datasources to sinks.
 pub struct SinkSet {
     sinks: Vec<NamedSink>,
     /// `routes[route_start[n]..route_start[n + 1]]` are the sinks of node `n`.
     routes: Vec<u16>,
     route_start: Vec<u32>,
+    /// `ends[end_start[n]..end_start[n + 1]]` are the sinks that follow cases but do not take
+    /// node `n`'s events: told when a case ends there.
+    ends: Vec<u16>,
+    end_start: Vec<u32>,
     counts: Vec<u64>,
     memory: BTreeMap<String, MemoryHandle>,
 }
@@ -206,7 +255,7 @@ impl SinkSet {
             let name = doc.name.value.clone();
             let timestamps = options.timestamp_format;
             let sink: Box<dyn Sink> = match &spec.settings.value {
-                SinkSettings::Console { format } => match format {
+                SinkSettings::Console { format, columns } => match format {
                     ConsoleFormat::Original => Box::new(ConsoleSink::new(
                         &name,
                         ConsoleLines::new(
@@ -217,11 +266,17 @@ impl SinkSet {
                     ConsoleFormat::Json => {
                         Box::new(ConsoleSink::new(&name, JsonLines::new(timestamps)))
                     }
+                    ConsoleFormat::Csv => Box::new(ConsoleSink::new(
+                        &name,
+                        Csv::new(&csv_columns(columns, options.emitted_at)),
+                    )),
+                    ConsoleFormat::Xes => Box::new(ConsoleSink::new(&name, Xes::new())),
                 },
                 SinkSettings::File {
                     path,
                     format,
                     output,
+                    columns,
                 } => {
                     // The config is fine; the file system is not (yet): a runtime failure.
                     let cannot = |e: file::CreateError| {
@@ -236,6 +291,34 @@ impl SinkSet {
                             FileSink::create(&name, path, output, JsonLines::new(timestamps))
                                 .map_err(cannot)?,
                         ),
+                        FileFormat::Csv => {
+                            let csv = Csv::new(&csv_columns(columns, options.emitted_at));
+                            Box::new(FileSink::create(&name, path, output, csv).map_err(cannot)?)
+                        }
+                        FileFormat::Xes => Box::new(
+                            FileSink::create(&name, path, output, Xes::new()).map_err(cannot)?,
+                        ),
+                        FileFormat::Ocel => {
+                            // The objects spill beside the output, on its file system.
+                            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                            let activities = activities(chain, &spec.data_source_refs);
+                            let ocel = Ocel::create(
+                                dir.unwrap_or(std::path::Path::new(".")),
+                                &activities,
+                                options.emitted_at,
+                            )
+                            .map_err(|e| {
+                                SinkBuildError::Unavailable(
+                                    Diagnostic::error(format!(
+                                        "sink `{name}` cannot create a temporary file beside {}: {e}",
+                                        path.display()
+                                    ))
+                                    .at(spec.place_of("path"))
+                                    .help("check that the folder exists and is writable"),
+                                )
+                            })?;
+                            Box::new(FileSink::create(&name, path, output, ocel).map_err(cannot)?)
+                        }
                     }
                 }
                 SinkSettings::Blackhole => Box::new(BlackholeSink::default()),
@@ -352,11 +435,25 @@ impl SinkSet {
             }
         }
         route_start.push(routes.len() as u32);
+        let mut ends = Vec::new();
+        let mut end_start = Vec::with_capacity(chain.nodes.len() + 1);
+        for n in 0..chain.nodes.len() {
+            end_start.push(ends.len() as u32);
+            let routed = &routes[route_start[n] as usize..route_start[n + 1] as usize];
+            for (i, sink) in sinks.iter().enumerate() {
+                if sink.sink.follows_cases() && !routed.contains(&(i as u16)) {
+                    ends.push(i as u16);
+                }
+            }
+        }
+        end_start.push(ends.len() as u32);
         Ok(SinkSet {
             counts: vec![0; sinks.len()],
             sinks,
             routes,
             route_start,
+            ends,
+            end_start,
             memory,
         })
     }
@@ -376,6 +473,12 @@ impl SinkSet {
             let i = i as usize;
             self.sinks[i].sink.write(event)?;
             self.counts[i] += 1;
+        }
+        if !self.ends.is_empty() && event.ends_case() {
+            let (from, to) = (self.end_start[n] as usize, self.end_start[n + 1] as usize);
+            for &i in &self.ends[from..to] {
+                self.sinks[i as usize].sink.case_ended(event.case)?;
+            }
         }
         Ok(())
     }

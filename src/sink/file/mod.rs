@@ -153,9 +153,22 @@ impl<F: EventFormat> FileSink<F> {
             return Err(error);
         }
         self.format.end_file(&mut self.buffer);
+        self.write_ending()?;
         self.close_current()?;
         self.open_next()
             .map_err(|(path, e)| self.fail_at("creating", &path, e))
+    }
+
+    /// Writes the rest of a long ending (OCEL's spilled objects), part by part.
+    fn write_ending(&mut self) -> Result<(), SinkError> {
+        loop {
+            self.write_buffer()?;
+            match self.format.end_more(&mut self.buffer) {
+                Ok(true) => {}
+                Ok(false) => return self.write_buffer(),
+                Err(e) => return Err(self.fail("assembling", e)),
+            }
+        }
     }
 
     /// The error to give once the sink has failed.
@@ -216,6 +229,7 @@ impl<F: EventFormat> FileSink<F> {
             destinations: self.closed.clone(),
             error: self.failure.clone(),
             acknowledged: false,
+            open_cases: self.format.open_cases(),
         }
     }
 }
@@ -243,13 +257,27 @@ impl<F: EventFormat + 'static> Sink for FileSink<F> {
         self.write_buffer()
     }
 
+    fn follows_cases(&self) -> bool {
+        self.format.follows_cases()
+    }
+
+    fn case_ended(&mut self, case: u64) -> Result<(), SinkError> {
+        self.format.case_ended(case, &mut self.buffer);
+        if self.buffer.len() >= BUFFER {
+            self.write_buffer()?;
+        }
+        Ok(())
+    }
+
     /// Ends the last file and closes it. A write that failed is not an `Err` here but in the
     /// delivery (`failed`, `error`), so that the files closed whole are still reported.
     fn finish(&mut self) -> Result<Delivery, SinkError> {
         if self.failure.is_none() && self.writer.is_some() {
             self.format.end(&mut self.buffer);
             // A failure is recorded in `self.failure`, reported below.
-            let _ = self.close_current();
+            if self.write_ending().is_ok() {
+                let _ = self.close_current();
+            }
         }
         if self.failure.is_some() {
             self.abandon_current();
