@@ -719,19 +719,6 @@ pub(crate) fn read(reader: &mut Reader, spec: &MapNode) -> Option<SinkSpec> {
             let format = reader.opt_kind(spec, "format", FileFormat::default());
             let output = file_output::read(reader, spec, path.as_ref());
             let format = format?;
-            if format == FileFormat::Ocel {
-                if let Some((node, at)) = spec.get("rotate") {
-                    // An OCEL document must hold every object its events refer to, and a
-                    // case's object would then be needed in every file its case spans.
-                    reader.error(
-                        &at,
-                        node.loc,
-                        "`rotate` is not supported for `format: ocel`",
-                        "write one OCEL file (compressed if you like), or rotate jsonl, csv or xes",
-                    );
-                    return None;
-                }
-            }
             SinkSettings::File {
                 path: PathBuf::from(path?.value),
                 columns: columns(reader, spec, format.name(), format == FileFormat::Csv)?,

@@ -11,6 +11,9 @@
 //! [`EventFormat::end_more`] copy them into the output in parts and close the document with
 //! the types. What is held in memory is the set of open cases (to know a case's first event)
 //! and a bounded buffer.
+//!
+//! Rotated into several files, each file is a document of its own: `begin` starts a new object
+//! table, so a case that spans files has its object in each file its events are in.
 
 use super::cases::CaseMap;
 use super::EventFormat;
@@ -39,11 +42,13 @@ enum Ending {
 pub struct Ocel {
     timestamps: TimestampWriter,
     itoa: itoa::Buffer,
-    /// Events written, for their ids (`e1`, `e2`, ...).
+    /// Events written, for their ids (`e1`, `e2`, ...; unique over all files of a run).
     events: u64,
-    /// Cases seen whose end has not come yet.
+    /// Events written into the current file.
+    file_events: u64,
+    /// Cases whose object is in the current file and whose end has not come yet.
     open: CaseMap<()>,
-    /// Datasources (by node index) whose object is written.
+    /// Datasources (by node index) whose object is in the current file.
     nodes: Vec<bool>,
     /// Objects not yet spilled, as JSON, each after a comma but the first.
     objects: Vec<u8>,
@@ -73,6 +78,7 @@ impl Ocel {
             timestamps: TimestampWriter::new(TimestampFormat::Iso8601),
             itoa: itoa::Buffer::new(),
             events: 0,
+            file_events: 0,
             open: CaseMap::default(),
             nodes: Vec::new(),
             objects: Vec::with_capacity(SPILL_AT + 1024),
@@ -131,7 +137,22 @@ impl Ocel {
 }
 
 impl EventFormat for Ocel {
+    /// Starts a document, with an empty object table (a rotated output's next file needs the
+    /// objects of its own events).
     fn begin(&mut self, out: &mut Vec<u8>) {
+        self.open.clear();
+        self.nodes.iter_mut().for_each(|seen| *seen = false);
+        self.objects.clear();
+        self.objects_written = 0;
+        self.file_events = 0;
+        if self.spilled > 0 {
+            let reset = self.spill.set_len(0).and_then(|()| self.spill.rewind());
+            if let Err(e) = reset {
+                self.error.get_or_insert(e);
+            }
+            self.spilled = 0;
+        }
+        self.ending = Ending::Running;
         out.extend_from_slice(b"{\"events\":[");
     }
 
@@ -175,7 +196,8 @@ impl EventFormat for Ocel {
         }
 
         self.events += 1;
-        out.extend_from_slice(if self.events == 1 { b"\n" } else { b",\n" });
+        self.file_events += 1;
+        out.extend_from_slice(if self.file_events == 1 { b"\n" } else { b",\n" });
         out.extend_from_slice(b"{\"id\":\"e");
         out.extend_from_slice(self.itoa.format(self.events).as_bytes());
         out.extend_from_slice(b"\",\"type\":");
