@@ -16,6 +16,7 @@ mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod memory;
+mod ui;
 
 pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
@@ -26,6 +27,7 @@ pub use http::HttpSink;
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
+pub use ui::{UiEvent, UiHandle, UiMode, UiSink};
 
 use crate::config::{
     sink::DEFAULT_CONSOLE_ID, ConfigSet, ConsoleFormat, Diagnostic, FileFormat, Kind, SinkSettings,
@@ -155,6 +157,8 @@ impl NamedSink {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SinkOptions {
     pub timestamp_format: TimestampFormat,
+    /// What `ui` sinks do: record for a live view, or print console lines.
+    pub ui: UiMode,
 }
 
 /// What one sink did in a run.
@@ -175,6 +179,10 @@ pub struct SinkSet {
     route_start: Vec<u32>,
     counts: Vec<u64>,
     memory: BTreeMap<String, MemoryHandle>,
+    ui: Vec<(String, UiHandle)>,
+    /// Events per node (datasource), and the nodes' names.
+    node_counts: Vec<u64>,
+    node_names: Vec<String>,
 }
 
 impl SinkSet {
@@ -192,6 +200,7 @@ impl SinkSet {
     ) -> Result<SinkSet, SinkBuildError> {
         let mut sinks = Vec::new();
         let mut memory = BTreeMap::new();
+        let mut ui = Vec::new();
         for doc in &set.sinks {
             let spec = &doc.spec;
             let name = doc.name.value.clone();
@@ -266,15 +275,23 @@ impl SinkSet {
                 }
                 SinkSettings::Http(http) => Box::new(HttpSink::new(&name, http, timestamps)),
                 SinkSettings::Ui => {
-                    return Err(Diagnostic::error(format!(
-                        "sink `{name}` has type `ui`, which this build of def cannot run yet"
-                    ))
-                    .at(&spec.settings.place)
-                    .help(
-                        "the live view is planned; for now watch a `console` sink, \
-                         or a `file` sink with `tail -f`",
-                    )
-                    .into())
+                    let label = spec.id.as_deref().unwrap_or(&name);
+                    match options.ui {
+                        UiMode::Live => {
+                            let refs: Vec<String> = spec
+                                .data_source_refs
+                                .iter()
+                                .map(|r| r.value.clone())
+                                .collect();
+                            let (sink, handle) = UiSink::new(label, chain, &refs, timestamps);
+                            ui.push((name.clone(), handle));
+                            Box::new(sink)
+                        }
+                        UiMode::Console => Box::new(ConsoleSink::new(
+                            &name,
+                            ConsoleLines::new(label, timestamps),
+                        )),
+                    }
                 }
             };
             sinks.push(NamedSink {
@@ -289,7 +306,9 @@ impl SinkSet {
             });
         }
         sinks.extend(extra);
-        Ok(SinkSet::route(sinks, chain, memory)?)
+        let mut set = SinkSet::route(sinks, chain, memory)?;
+        set.ui = ui;
+        Ok(set)
     }
 
     /// Routes the given sinks over the chain's nodes.
@@ -325,6 +344,13 @@ impl SinkSet {
             routes,
             route_start,
             memory,
+            ui: Vec::new(),
+            node_counts: vec![0; chain.nodes.len()],
+            node_names: chain
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str().to_string())
+                .collect(),
         })
     }
 
@@ -335,6 +361,9 @@ impl SinkSet {
     #[inline]
     pub fn dispatch(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         let n = event.node.index as usize;
+        if let Some(count) = self.node_counts.get_mut(n) {
+            *count += 1;
+        }
         let (from, to) = (
             self.route_start[n] as usize,
             self.route_start[n + 1] as usize,
@@ -380,6 +409,14 @@ impl SinkSet {
             .map(|(s, c)| (s.name.as_str(), *c))
     }
 
+    /// Events generated so far per datasource (every node of the chain, by node name).
+    pub fn datasource_counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.node_names
+            .iter()
+            .zip(&self.node_counts)
+            .map(|(name, c)| (name.as_str(), *c))
+    }
+
     /// Finishes every sink (even after one fails) and reports.
     pub fn finish(&mut self) -> (Vec<SinkReport>, Vec<SinkError>) {
         let mut reports = Vec::new();
@@ -409,5 +446,11 @@ impl SinkSet {
     /// Handles of the memory sinks, by sink name.
     pub fn memory_handles(&self) -> BTreeMap<String, MemoryHandle> {
         self.memory.clone()
+    }
+
+    /// Handles of the `ui` sinks recording for a live view ([`UiMode::Live`]), by sink name,
+    /// in config order.
+    pub fn ui_handles(&self) -> Vec<(String, UiHandle)> {
+        self.ui.clone()
     }
 }
