@@ -29,6 +29,13 @@ if [[ $lint == 1 ]]; then
         -- -D warnings
 fi
 
+# tests/ui.rs drives the live view in a real terminal through tmux.
+if ! command -v tmux >/dev/null; then
+    step "installing tmux (tests/ui.rs)"
+    timeout 300 apt-get update -qq || true
+    timeout 300 apt-get install -y -qq tmux
+fi
+
 step "cargo test, minimal build (no default features; needs no broker)"
 timeout 1800 cargo test --no-default-features --locked
 
