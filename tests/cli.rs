@@ -193,7 +193,10 @@ fn a_ui_sink_without_a_terminal_prints_console_lines_and_says_so_once() {
     }
     let note = "ui sink `ui-sink` prints console lines on standard output instead of a live view";
     assert_eq!(stderr.matches(note).count(), 1, "{stderr}");
-    assert!(stderr.contains("standard output is not a terminal"), "{stderr}");
+    assert!(
+        stderr.contains("standard output is not a terminal"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(&format!("sinks: ui-sink (ui) {}", lines.len())),
         "{stderr}"

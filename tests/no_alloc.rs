@@ -1,10 +1,11 @@
 //! The hot path does not allocate: a counting global allocator watches one million events
-//! go from the engine through routing into a blackhole and through JSON encoding.
+//! go from the engine through routing into a blackhole and a `ui` sink's ring, and through JSON
+//! encoding.
 
 use def::config::{ConfigSet, TimestampFormat};
 use def::engine::Engine;
 use def::model::Chain;
-use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet};
+use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet, UiSink};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,12 +34,21 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn a_million_events_allocate_nothing() {
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let sinks = vec![NamedSink::taking_all(
-        "blackhole",
-        "blackhole",
-        Box::new(BlackholeSink::default()),
-        &chain,
-    )];
+    let refs: Vec<String> = chain
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str().to_string())
+        .collect();
+    let (ui, handle) = UiSink::new("UI", &chain, &refs, TimestampFormat::Original);
+    let sinks = vec![
+        NamedSink::taking_all(
+            "blackhole",
+            "blackhole",
+            Box::new(BlackholeSink::default()),
+            &chain,
+        ),
+        NamedSink::taking_all("ui", "ui", Box::new(ui), &chain),
+    ];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 1000);
     let mut encoder = EventEncoder::new(TimestampFormat::Iso8601);
@@ -59,4 +69,5 @@ fn a_million_events_allocate_nothing() {
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "allocations on the hot path");
+    assert_eq!(handle.total(), 1_100_000);
 }

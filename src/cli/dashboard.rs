@@ -42,6 +42,8 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 const HISTORY: usize = 240;
 /// Each sample's rate is taken over this many sample intervals (a second).
 const RATE_WINDOW: usize = 4;
+/// The longest the drawing thread waits for a key before it looks at its quit flag.
+const QUIT_WITHIN: Duration = Duration::from_millis(10);
 /// Below this width per pane, only the focused pane is shown, with a tab line.
 const MIN_PANE_WIDTH: u16 = 72;
 
@@ -677,8 +679,8 @@ fn draw_loop(shared: &Shared, mut view: View, stop: &AtomicBool) {
     let mut next_frame = Instant::now();
     while !shared.quit.load(Ordering::SeqCst) {
         let wait = next_frame.saturating_duration_since(Instant::now());
-        // Keys as they come; at most one frame per `frame_every`.
-        if event::poll(wait.min(frame_every)).unwrap_or(false) {
+        // Keys as they come; at most one frame per `frame_every`; `quit` seen within 10 ms.
+        if event::poll(wait.min(QUIT_WITHIN)).unwrap_or(false) {
             if let Ok(Event::Key(key)) = event::read() {
                 if view.key(key, stop) {
                     view.paused = match view.paused.take() {
