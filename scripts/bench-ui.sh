@@ -31,7 +31,10 @@ one() {
     [[ -e "$TMP/done" ]] || { echo "no end within 120 s" >&2; exit 1; }
     local screen
     screen="$(tmux -L "$SOCKET" capture-pane -p -J -S -)"
+    local path
+    path="$(tmux -L "$SOCKET" display-message -p '#{socket_path}')"
     tmux -L "$SOCKET" kill-server
+    rm -f "$path"
     local secs
     secs="$(grep -o "def: $N events in [0-9.]* s" <<<"$screen" | awk '{print $5}')"
     [[ -n "$secs" ]] || { echo "no summary on the screen:" >&2; echo "$screen" >&2; exit 1; }
