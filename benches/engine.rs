@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use def::config::{ConfigSet, DurationSpec, SelectionSpec, TimestampFormat};
 use def::engine::Engine;
 use def::model::{Chain, DurationSampler, Selector};
-use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet};
+use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet, UiSink};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::collections::BTreeMap;
@@ -31,6 +31,22 @@ fn engine(c: &mut Criterion) {
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 5);
     group.bench_function("next_event+dispatch/blackhole", |b| {
+        b.iter(|| {
+            let event = engine.next_event();
+            sinks.dispatch(&event).unwrap();
+        })
+    });
+    // The `ui` sink's recording (its ring and counts), with nobody drawing.
+    let refs: Vec<String> = chain
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str().to_string())
+        .collect();
+    let (ui, _handle) = UiSink::new("UI", &chain, &refs, TimestampFormat::Original);
+    let sinks = vec![NamedSink::taking_all("ui", "ui", Box::new(ui), &chain)];
+    let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
+    let mut engine = Engine::new(&chain, 1, 0, 5);
+    group.bench_function("next_event+dispatch/ui", |b| {
         b.iter(|| {
             let event = engine.next_event();
             sinks.dispatch(&event).unwrap();

@@ -37,6 +37,12 @@ step "pm4py for the format tests"
 # (Assigned, then exported: `export X="$(...)"` would hide a failed install from `set -e`.)
 DEF_PM4PY="$(scripts/pm4py.sh install)"
 export DEF_PM4PY
+# tests/ui.rs drives the live view in a real terminal through tmux.
+if ! command -v tmux >/dev/null; then
+    step "installing tmux (tests/ui.rs)"
+    timeout 300 apt-get update -qq || true
+    timeout 300 apt-get install -y -qq tmux
+fi
 
 step "cargo test, minimal build (no default features; needs no broker)"
 timeout 1800 cargo test --no-default-features --locked

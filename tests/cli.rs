@@ -167,20 +167,40 @@ fn run_refuses_a_broken_config_with_exit_2_and_runs_nothing() {
 }
 
 #[test]
-fn sink_types_of_later_releases_are_refused_at_run_time() {
-    let mut args = vec!["run".to_string()];
+fn a_ui_sink_without_a_terminal_prints_console_lines_and_says_so_once() {
+    let mut args = vec!["run".to_string(), "--seed".into(), "1".into()];
     args.extend(reference(&[
         "datasource/assemblyline",
         "simulation/countbased.yaml",
         "sink/sink-ui.yaml",
     ]));
-    def()
-        .args(&args)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "type `ui`, which this build of def cannot run yet",
-        ));
+    let output = def().args(&args).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    // The original console sink's lines, `<id> <node>: <json>`, for the ui sink's datasources.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(!lines.is_empty());
+    let nodes = ["Assembling", "QualityControl", "Packaging", "Shipping"];
+    for line in &lines {
+        let (node, json) = line
+            .strip_prefix("UI ")
+            .and_then(|l| l.split_once(": "))
+            .unwrap_or_else(|| panic!("not a console line: {line}"));
+        assert!(nodes.contains(&node), "{line}");
+        let event: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(event["node"], node);
+    }
+    let note = "ui sink `ui-sink` prints console lines on standard output instead of a live view";
+    assert_eq!(stderr.matches(note).count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("standard output is not a terminal"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("sinks: ui-sink (ui) {}", lines.len())),
+        "{stderr}"
+    );
 }
 
 #[test]

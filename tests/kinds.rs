@@ -10,6 +10,7 @@ use def::config::{
     ConfigSet, ConsoleFormat, DurationType, FileFormat, Kind, LoadBehavior, SelectionType,
     SimulationSettings, SimulationType, SinkSettings, SinkType,
 };
+use def::sink::UiMode;
 use def::EventFactory;
 
 /// A one-datasource chain; `selection` and `duration` are YAML for `Press`.
@@ -174,12 +175,26 @@ fn every_sink_type_is_read_as_itself_and_drawn_and_the_local_ones_run() {
         let graph = Graph::build(&set, true);
         assert_eq!(graph.sinks[0].type_name, kind.name());
         match settings {
-            // These need a service (a broker, a load backend, a terminal); their own tests
-            // run them against real ones.
-            SinkSettings::Kafka(_)
-            | SinkSettings::Mqtt(_)
-            | SinkSettings::Http(_)
-            | SinkSettings::Ui => {}
+            // These need a service (a broker, a load backend); their own tests run them
+            // against real ones.
+            SinkSettings::Kafka(_) | SinkSettings::Mqtt(_) | SinkSettings::Http(_) => {}
+            // `ui` records for a live view (which tests/ui.rs draws in a real terminal), or,
+            // with nothing to draw on, prints console lines: both run here.
+            SinkSettings::Ui => {
+                for ui in [UiMode::Live, UiMode::Console] {
+                    let report = EventFactory::new()
+                        .add_str("kinds.yaml", &yaml)
+                        .options(def::simulation::RunOptions {
+                            seed: Some(1),
+                            ui,
+                            ..Default::default()
+                        })
+                        .run()
+                        .unwrap_or_else(|e| panic!("ui {ui:?}: {e:?}"));
+                    assert_eq!(report.sinks[0].events, 100, "ui {ui:?}");
+                    assert_eq!(report.sinks[0].delivery.delivered, 100, "ui {ui:?}");
+                }
+            }
             SinkSettings::Console { .. }
             | SinkSettings::File { .. }
             | SinkSettings::Blackhole

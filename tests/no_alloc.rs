@@ -1,12 +1,12 @@
 //! The hot path does not allocate: a counting global allocator watches one million events
-//! go from the engine through routing into a blackhole and through JSON encoding, and through
-//! each file format.
+//! go from the engine through routing into a blackhole and a `ui` sink's ring, through JSON
+//! encoding, and through each file format.
 
 use def::config::{ConfigSet, TimestampFormat};
 use def::engine::Engine;
 use def::format::{Csv, CsvColumns, EventFormat, Ocel, Xes};
 use def::model::Chain;
-use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet};
+use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet, UiSink};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,12 +39,21 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn a_million_events_allocate_nothing() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let sinks = vec![NamedSink::taking_all(
-        "blackhole",
-        "blackhole",
-        Box::new(BlackholeSink::default()),
-        &chain,
-    )];
+    let refs: Vec<String> = chain
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str().to_string())
+        .collect();
+    let (ui, handle) = UiSink::new("UI", &chain, &refs, TimestampFormat::Original);
+    let sinks = vec![
+        NamedSink::taking_all(
+            "blackhole",
+            "blackhole",
+            Box::new(BlackholeSink::default()),
+            &chain,
+        ),
+        NamedSink::taking_all("ui", "ui", Box::new(ui), &chain),
+    ];
     let mut sinks = SinkSet::route(sinks, &chain, BTreeMap::new()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 1000);
     let mut encoder = EventEncoder::new(TimestampFormat::Iso8601);
@@ -65,6 +74,7 @@ fn a_million_events_allocate_nothing() {
     }
     let after = ALLOCATIONS.load(Ordering::Relaxed);
     assert_eq!(after - before, 0, "allocations on the hot path");
+    assert_eq!(handle.total(), 1_100_000);
 }
 
 /// Allocations while `format` takes one million events (after 100,000 to warm up), the

@@ -24,7 +24,9 @@ mod analyze;
 #[cfg(feature = "backend")]
 mod backend;
 mod completions;
+mod dashboard;
 mod graph;
+mod metrics;
 mod progress;
 mod run;
 mod schema;

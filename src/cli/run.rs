@@ -5,7 +5,9 @@ use clap::Args;
 use def::config::{
     ConfigSet, Kind, LoadBehavior, SimulationSettings, SimulationType, SinkType, TimestampFormat,
 };
-use def::simulation::{PacingReport, Run, RunError, RunOptions, RunReport};
+use def::metrics::RunMetrics;
+use def::simulation::{Observer, Observers, PacingReport, Run, RunError, RunOptions, RunReport};
+use def::sink::UiMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -43,6 +45,14 @@ pub struct RunArgs {
     /// No progress, status or summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Serve the run's Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464; port 0
+    /// picks a free one). See docs/observability.md.
+    #[arg(long, value_name = "ADDR", env = "DEF_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+    /// After the run, serve its final metrics this many seconds more, for a last scrape (a
+    /// signal ends the wait).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "metrics_listen")]
+    metrics_linger: Option<f64>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -141,6 +151,14 @@ pub fn run(args: RunArgs) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(super::progress::TerminalProgress::new());
     super::signals::stop_on_signals(stop.clone(), progress.clone());
+    let live = live_view(&set, args.quiet);
+    let metrics = match serve_metrics(&args, &set) {
+        Ok(metrics) => metrics,
+        Err(message) => {
+            say!("error: {message}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
     let options = RunOptions {
         seed: args.seed,
         steps: args.steps,
@@ -153,16 +171,55 @@ pub fn run(args: RunArgs) -> ExitCode {
             TimestampArg::Iso8601 => TimestampFormat::Iso8601,
         }),
         simulation: args.simulation,
-        observer: (!args.quiet).then(|| progress.clone() as Arc<dyn def::simulation::Observer>),
-        stop,
+        observer: None,
+        stop: stop.clone(),
+        ui: if live { UiMode::Live } else { UiMode::Console },
     };
-    let result = Run::prepare(&set, options, Vec::new()).and_then(|run| {
+    let result = Run::prepare(&set, options, Vec::new()).and_then(|mut run| {
         if let (Some(rate), false) = (load, args.quiet) {
             warn_unused_load(rate, &run.spec.settings.value);
         }
-        run.execute()
+        let dashboard = if live {
+            let kind = run.spec.settings.value.simulation_type();
+            let handles = run.sinks.ui_handles();
+            Some(
+                super::dashboard::Dashboard::start(handles, &run.simulation, kind, stop.clone())
+                    .map_err(|e| {
+                        def::config::Diagnostic::error(format!("cannot start the live view: {e}"))
+                            .help("redirect standard output to get the ui sinks' events as lines")
+                    })
+                    .map_err(RunError::Unavailable)?,
+            )
+        } else {
+            None
+        };
+        let mut observers: Vec<Arc<dyn Observer>> = Vec::new();
+        match &dashboard {
+            Some(dashboard) => observers.push(dashboard.observer()),
+            None if !args.quiet => observers.push(progress.clone()),
+            None => {}
+        }
+        if let Some(metrics) = &metrics {
+            observers.push(Arc::new(metrics.clone()));
+        }
+        run.options.observer =
+            (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn Observer>);
+        let result = run.execute();
+        if let Some(dashboard) = dashboard {
+            dashboard.close();
+        }
+        result
     });
-    match result {
+    if let Some(metrics) = &metrics {
+        match &result {
+            Ok(report) => metrics.finish(report),
+            Err(RunError::Undelivered { report, .. } | RunError::Sink { report, .. }) => {
+                metrics.finish(report);
+            }
+            Err(_) => {}
+        }
+    }
+    let code = match result {
         Ok(report) => {
             undelivered_reasons(&report);
             if !args.quiet {
@@ -212,6 +269,70 @@ pub fn run(args: RunArgs) -> ExitCode {
             say!("error: {error}");
             ExitCode::from(EXIT_RUNTIME)
         }
+    };
+    if let (Some(_), Some(secs)) = (&metrics, args.metrics_linger) {
+        linger(secs, &stop, args.quiet);
+    }
+    code
+}
+
+/// Whether the `ui` sinks get the live view; if they cannot, says why, once.
+fn live_view(set: &ConfigSet, quiet: bool) -> bool {
+    let names = super::dashboard::ui_sinks(set);
+    if names.is_empty() {
+        return false;
+    }
+    let Some(why) = super::dashboard::refusal(set) else {
+        return true;
+    };
+    if !quiet {
+        let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        say!(
+            "def: {why}: ui sink{} {} print{} console lines on standard output instead of a \
+             live view",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" }
+        );
+    }
+    false
+}
+
+/// `--metrics-listen`: the run's metrics, served from now on.
+fn serve_metrics(args: &RunArgs, set: &ConfigSet) -> Result<Option<RunMetrics>, String> {
+    let Some(addr) = args
+        .metrics_listen
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    // A simulation that cannot be chosen fails the run right after, with its diagnostic.
+    let Ok(sim) = set.simulation(args.simulation.as_deref()) else {
+        return Ok(None);
+    };
+    let metrics = RunMetrics::new(&sim.name.value, sim.spec.settings.value.simulation_type());
+    let bound = super::metrics::serve(addr.trim(), metrics.clone())?;
+    if !args.quiet {
+        say!("def: metrics at http://{bound}/metrics");
+    }
+    Ok(Some(metrics))
+}
+
+/// `--metrics-linger`: keeps the process (and its metrics) up a while after the run, unless
+/// the run was stopped by a signal or a key, or one comes meanwhile.
+fn linger(secs: f64, stop: &AtomicBool, quiet: bool) {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    if secs <= 0.0 || stop.load(Ordering::SeqCst) {
+        return;
+    }
+    if !quiet {
+        say!("def: serving the final metrics for {secs} s more (Ctrl-C ends this)");
+    }
+    let until = Instant::now() + Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

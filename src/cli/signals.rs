@@ -21,6 +21,7 @@ pub fn stop_on_signals(stop: Arc<AtomicBool>, progress: Arc<TerminalProgress>) {
     std::thread::spawn(move || {
         for signal in signals.forever() {
             if stop.swap(true, Ordering::SeqCst) {
+                super::dashboard::restore_terminal();
                 let events = progress.events();
                 let generated = if events > 0 {
                     format!(" ({events} or more were generated)")

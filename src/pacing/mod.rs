@@ -62,6 +62,30 @@ impl Lateness {
             max: Duration::from_micros(h.max()),
         }
     }
+
+    /// Events recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// The recorded lateness added up (to the histogram's precision, 3 significant digits).
+    pub fn sum(&self) -> Duration {
+        let micros = self.histogram.mean() * self.histogram.len() as f64;
+        Duration::from_micros(micros.round() as u64)
+    }
+
+    /// Events recorded at most `bound` late (to the histogram's precision): the cumulative
+    /// count of a histogram bucket, as a metrics exporter wants it.
+    pub fn count_at_most(&self, bound: Duration) -> u64 {
+        let micros = (bound.as_micros() as u64).min(MAX_MICROS);
+        self.histogram.count_between(0, micros)
+    }
+}
+
+impl std::fmt::Debug for Lateness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Lateness").field(&self.summary()).finish()
+    }
 }
 
 impl Default for Lateness {

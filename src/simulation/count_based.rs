@@ -34,6 +34,7 @@ pub(super) fn run(
         done += chunk;
         if let Some(observer) = &options.observer {
             let counts: Vec<(&str, u64)> = sinks.counts().collect();
+            let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
             observer.progress(&Progress {
                 simulation_type: SimulationType::CountBased,
                 elapsed: started.elapsed(),
@@ -43,6 +44,8 @@ pub(super) fn run(
                 pacing: None,
                 frames: None,
                 sinks: &counts,
+                datasources: &datasources,
+                lateness: None,
             });
         }
         if options.stop.load(Ordering::Relaxed) {

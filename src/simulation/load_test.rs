@@ -62,6 +62,7 @@ pub(super) fn run(
         frame += 1;
         if let Some(observer) = &options.observer {
             let counts: Vec<(&str, u64)> = sinks.counts().collect();
+            let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
             observer.progress(&Progress {
                 simulation_type: SimulationType::LoadTest,
                 elapsed: began.elapsed(),
@@ -71,6 +72,8 @@ pub(super) fn run(
                 pacing: None,
                 frames: Some(frame),
                 sinks: &counts,
+                datasources: &datasources,
+                lateness: None,
             });
         }
         if !started && frame >= gen_timeframes_til_start {

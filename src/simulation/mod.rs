@@ -11,7 +11,7 @@ pub mod load_test;
 pub mod observe;
 mod stream;
 
-pub use observe::{Observer, PacingStatus, Progress};
+pub use observe::{Observer, Observers, PacingStatus, Progress};
 pub use stream::PacingReport;
 
 use crate::config::{
@@ -20,7 +20,7 @@ use crate::config::{
 use crate::engine::Engine;
 use crate::model::Chain;
 use crate::sink::{
-    MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet,
+    MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet, UiMode,
 };
 use crate::time;
 use rand::RngExt;
@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub observer: Option<Arc<dyn Observer>>,
     /// Set from outside (SIGINT/SIGTERM) to stop generation gracefully.
     pub stop: Arc<AtomicBool>,
+    /// What `ui` sinks do: record for a live view (reach them with
+    /// [`SinkSet::ui_handles`] between [`Run::prepare`] and [`Run::execute`]), or print
+    /// console lines where there is nothing to draw on.
+    pub ui: UiMode,
 }
 
 /// What a run did.
@@ -172,6 +176,7 @@ impl Run {
                 // Only streams stamp events with `emittedAt`.
                 emitted_at: spec.emitted_at
                     && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
+                ui: options.ui,
             },
             extra_sinks,
         )?;

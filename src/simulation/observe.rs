@@ -7,6 +7,7 @@
 //! sets gauges. Without an observer nothing is computed.
 
 use crate::config::SimulationType;
+use crate::pacing::Lateness;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ pub struct Progress<'a> {
     pub frames: Option<u64>,
     /// Events handed to each sink so far, by sink name.
     pub sinks: &'a [(&'a str, u64)],
+    /// Events generated so far by each datasource, by node name (every node of the chain).
+    pub datasources: &'a [(&'a str, u64)],
+    /// How late each event went out against its deadline, since the start (streams only).
+    pub lateness: Option<&'a Lateness>,
 }
 
 /// A stream's pacing over the last status interval.
@@ -50,4 +55,23 @@ pub struct PacingStatus {
     pub behind: u64,
     /// How late the oldest of them is.
     pub lag: Duration,
+}
+
+/// Several watchers of one run (a progress display and a metrics exporter, say), told in
+/// order.
+#[derive(Debug, Default)]
+pub struct Observers(pub Vec<std::sync::Arc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn progress(&self, progress: &Progress<'_>) {
+        for observer in &self.0 {
+            observer.progress(progress);
+        }
+    }
+
+    fn finished(&self) {
+        for observer in &self.0 {
+            observer.finished();
+        }
+    }
 }

@@ -11,7 +11,7 @@
 //! still go out in order as fast as the sinks take them, and the run says how far behind it
 //! is: in the pacing it reports to the observer once a second, and in its [`PacingReport`].
 
-use super::observe::{PacingStatus, Progress};
+use super::observe::{Observer, PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
 use crate::engine::Engine;
@@ -133,21 +133,34 @@ pub(super) fn run(
         if now >= status.next_at {
             let pacing = status.update(now, &mut pacer);
             if let Some(observer) = &options.observer {
-                let counts: Vec<(&str, u64)> = sinks.counts().collect();
-                observer.progress(&Progress {
-                    simulation_type: SimulationType::Stream,
-                    elapsed: now - start,
-                    events: pacer.taken(),
-                    total: max_events,
-                    open_cases: engine.open_cases(),
-                    pacing: Some(pacing),
-                    frames: None,
-                    sinks: &counts,
-                });
+                report_progress(
+                    &**observer,
+                    now - start,
+                    engine,
+                    sinks,
+                    &pacer,
+                    max_events,
+                    pacing,
+                    &lateness,
+                );
             }
         }
     }
     let end = Instant::now();
+    // The last report has the final counts, so that a watcher ends where the summary does.
+    if let Some(observer) = &options.observer {
+        let pacing = status.update(end, &mut pacer);
+        report_progress(
+            &**observer,
+            end - start,
+            engine,
+            sinks,
+            &pacer,
+            max_events,
+            pacing,
+            &lateness,
+        );
+    }
     let target_events = pacer.due_total(end).max(pacer.taken());
     let report = PacingReport {
         target_events,
@@ -163,6 +176,34 @@ pub(super) fn run(
         },
         report,
     ))
+}
+
+/// Tells the observer how the stream goes.
+#[allow(clippy::too_many_arguments)]
+fn report_progress(
+    observer: &dyn Observer,
+    elapsed: Duration,
+    engine: &Engine,
+    sinks: &SinkSet,
+    pacer: &Pacer<Load>,
+    max_events: Option<u64>,
+    pacing: PacingStatus,
+    lateness: &Lateness,
+) {
+    let counts: Vec<(&str, u64)> = sinks.counts().collect();
+    let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
+    observer.progress(&Progress {
+        simulation_type: SimulationType::Stream,
+        elapsed,
+        events: pacer.taken(),
+        total: max_events,
+        open_cases: engine.open_cases(),
+        pacing: Some(pacing),
+        frames: None,
+        sinks: &counts,
+        datasources: &datasources,
+        lateness: Some(lateness),
+    });
 }
 
 /// The pacing facts reported to the observer once a second.

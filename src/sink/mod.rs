@@ -19,6 +19,7 @@ mod memory;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod mqtt_xes;
+mod ui;
 
 pub use crate::format::EventEncoder;
 pub use blackhole::BlackholeSink;
@@ -31,6 +32,7 @@ pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 #[cfg(feature = "mqtt")]
 pub use mqtt::MqttSink;
+pub use ui::{UiEvent, UiHandle, UiMode, UiSink};
 
 use crate::config::{
     sink::{ColumnNames, DEFAULT_CONSOLE_ID},
@@ -184,6 +186,8 @@ pub struct SinkOptions {
     pub simulation: String,
     /// The run stamps events with `emittedAt` (formats with a fixed set of columns add one).
     pub emitted_at: bool,
+    /// What `ui` sinks do: record for a live view, or print console lines.
+    pub ui: UiMode,
 }
 
 /// What one sink did in a run.
@@ -233,6 +237,10 @@ pub struct SinkSet {
     end_start: Vec<u32>,
     counts: Vec<u64>,
     memory: BTreeMap<String, MemoryHandle>,
+    ui: Vec<(String, UiHandle)>,
+    /// Events per node (datasource), and the nodes' names.
+    node_counts: Vec<u64>,
+    node_names: Vec<String>,
 }
 
 impl SinkSet {
@@ -250,6 +258,7 @@ impl SinkSet {
     ) -> Result<SinkSet, SinkBuildError> {
         let mut sinks = Vec::new();
         let mut memory = BTreeMap::new();
+        let mut ui = Vec::new();
         for doc in &set.sinks {
             let spec = &doc.spec;
             let name = doc.name.value.clone();
@@ -382,15 +391,23 @@ impl SinkSet {
                 }
                 SinkSettings::Http(http) => Box::new(HttpSink::new(&name, http, timestamps)),
                 SinkSettings::Ui => {
-                    return Err(Diagnostic::error(format!(
-                        "sink `{name}` has type `ui`, which this build of def cannot run yet"
-                    ))
-                    .at(&spec.settings.place)
-                    .help(
-                        "the live view is planned; for now watch a `console` sink, \
-                         or a `file` sink with `tail -f`",
-                    )
-                    .into())
+                    let label = spec.id.as_deref().unwrap_or(&name);
+                    match options.ui {
+                        UiMode::Live => {
+                            let refs: Vec<String> = spec
+                                .data_source_refs
+                                .iter()
+                                .map(|r| r.value.clone())
+                                .collect();
+                            let (sink, handle) = UiSink::new(label, chain, &refs, timestamps);
+                            ui.push((name.clone(), handle));
+                            Box::new(sink)
+                        }
+                        UiMode::Console => Box::new(ConsoleSink::new(
+                            &name,
+                            ConsoleLines::new(label, timestamps),
+                        )),
+                    }
                 }
             };
             sinks.push(NamedSink {
@@ -405,7 +422,9 @@ impl SinkSet {
             });
         }
         sinks.extend(extra);
-        Ok(SinkSet::route(sinks, chain, memory)?)
+        let mut set = SinkSet::route(sinks, chain, memory)?;
+        set.ui = ui;
+        Ok(set)
     }
 
     /// Routes the given sinks over the chain's nodes.
@@ -455,6 +474,13 @@ impl SinkSet {
             ends,
             end_start,
             memory,
+            ui: Vec::new(),
+            node_counts: vec![0; chain.nodes.len()],
+            node_names: chain
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str().to_string())
+                .collect(),
         })
     }
 
@@ -465,6 +491,9 @@ impl SinkSet {
     #[inline]
     pub fn dispatch(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         let n = event.node.index as usize;
+        if let Some(count) = self.node_counts.get_mut(n) {
+            *count += 1;
+        }
         let (from, to) = (
             self.route_start[n] as usize,
             self.route_start[n + 1] as usize,
@@ -516,6 +545,14 @@ impl SinkSet {
             .map(|(s, c)| (s.name.as_str(), *c))
     }
 
+    /// Events generated so far per datasource (every node of the chain, by node name).
+    pub fn datasource_counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.node_names
+            .iter()
+            .zip(&self.node_counts)
+            .map(|(name, c)| (name.as_str(), *c))
+    }
+
     /// Finishes every sink (even after one fails) and reports.
     pub fn finish(&mut self) -> (Vec<SinkReport>, Vec<SinkError>) {
         let mut reports = Vec::new();
@@ -545,5 +582,11 @@ impl SinkSet {
     /// Handles of the memory sinks, by sink name.
     pub fn memory_handles(&self) -> BTreeMap<String, MemoryHandle> {
         self.memory.clone()
+    }
+
+    /// Handles of the `ui` sinks recording for a live view ([`UiMode::Live`]), by sink name,
+    /// in config order.
+    pub fn ui_handles(&self) -> Vec<(String, UiHandle)> {
+        self.ui.clone()
     }
 }
