@@ -1422,5 +1422,6 @@ fn def_run_sends_the_backend_token_and_a_wrong_one_fails_at_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(lines(&out).len(), 1000);
-    drop(backend);
+    let (ok, stderr) = backend.terminate();
+    assert!(ok, "{stderr}");
 }

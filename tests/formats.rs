@@ -70,6 +70,22 @@ impl Dir {
         String::from_utf8_lossy(&out.get_output().stderr).to_string()
     }
 
+    /// The numbered files (`{stem}-000001{ext}`, ...) a rotated output wrote, in order.
+    fn numbered(&self, stem: &str, ext: &str) -> Vec<PathBuf> {
+        let prefix = format!("{stem}-");
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(self.0.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(ext))
+            })
+            .collect();
+        parts.sort();
+        parts
+    }
+
     /// Runs the assembly line into a file of `format` and returns the file.
     fn file(&self, format: &str, refs: &str, steps: u64, args: &[&str]) -> (PathBuf, String) {
         let out = self.path(&format!("events.{format}"));
@@ -905,16 +921,7 @@ fn pm4py_reads_a_gzip_and_a_rotated_xes_output() {
     );
     let config = dir.config("rotated.yaml", &sink, ALL_NODES, STEPS);
     dir.run(ASSEMBLY_LINE, &config, &[]);
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir.0.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("rotated-") && n.ends_with(".xes"))
-        })
-        .collect();
-    parts.sort();
+    let parts = dir.numbered("rotated", ".xes");
     assert!(parts.len() >= 3, "{parts:?}");
 
     let mut files = vec![("xes", gz)];
@@ -950,16 +957,7 @@ fn pm4py_reads_each_file_of_a_rotated_ocel_output_whole() {
     );
     let config = dir.config("rotated.yaml", &sink, ALL_NODES, STEPS);
     dir.run(ASSEMBLY_LINE, &config, &[]);
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir.0.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("rotated-") && n.ends_with(".ocel"))
-        })
-        .collect();
-    parts.sort();
+    let parts = dir.numbered("rotated", ".ocel");
     assert_eq!(parts.len(), 4, "{parts:?}");
     let mut events = 0;
     for part in &parts {
