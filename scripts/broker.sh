@@ -30,8 +30,9 @@ DIR="${DEF_BROKER_DIR:-$ROOT/target/broker}"
 PID_FILE="$DIR/tansu.pid"
 LOG_FILE="$DIR/tansu.log"
 TIMEOUT="${DEF_BROKER_TIMEOUT:-30}"
-
-say() { echo "broker.sh: $*" >&2; }
+NAME=broker.sh
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 
 python() {
     if command -v python3 >/dev/null 2>&1; then echo python3; else echo python; fi
@@ -66,31 +67,9 @@ install() {
     say "tansu is installed: $bin"
 }
 
-# True if something accepts TCP connections on the port.
-port_open() {
-    (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
-}
-
-running_pid() {
-    [[ -f "$PID_FILE" ]] || return 1
-    local pid
-    pid="$(cat "$PID_FILE")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
 start() {
-    if pid="$(running_pid)"; then
-        if port_open; then
-            say "already running (pid $pid)"
-            echo "$ADDRESS"
-            return
-        fi
-        say "pid $pid is alive but the port does not answer: restarting"
-        stop
-    fi
-    if port_open; then
-        say "something else already listens on $ADDRESS: stop it, or choose another DEF_KAFKA_BOOTSTRAP"
-        exit 1
+    if already_up DEF_KAFKA_BOOTSTRAP; then
+        return
     fi
     install
     local bin
@@ -102,71 +81,7 @@ start() {
         --advertised-listener-url "tcp://$HOST:$PORT" \
         --storage-engine "memory://tansu/" \
         >"$LOG_FILE" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
-    local pid=$! waited=0
-    # Tenths of a second, so the bound is honest without needing `bc`.
-    local limit=$((TIMEOUT * 10))
-    until port_open; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            say "tansu exited during start-up; its log ($LOG_FILE):"
-            tail -n 20 "$LOG_FILE" >&2 || true
-            rm -f "$PID_FILE"
-            exit 1
-        fi
-        if ((waited >= limit)); then
-            say "tansu did not open $ADDRESS within ${TIMEOUT}s; its log ($LOG_FILE):"
-            tail -n 20 "$LOG_FILE" >&2 || true
-            stop
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    say "tansu is up (pid $pid, log $LOG_FILE)"
-    echo "$ADDRESS"
+    wait_until_up $! tansu
 }
 
-stop() {
-    if [[ ! -f "$PID_FILE" ]]; then
-        say "not running (no $PID_FILE)"
-        return 0
-    fi
-    local pid
-    pid="$(cat "$PID_FILE")"
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 5s: killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        say "stopped (pid $pid)"
-    else
-        say "pid ${pid:-?} was not running"
-    fi
-    rm -f "$PID_FILE"
-}
-
-status() {
-    if pid="$(running_pid)"; then
-        say "running (pid $pid) on $ADDRESS"
-    else
-        say "not running"
-        return 1
-    fi
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-status) status ;;
-address) echo "$ADDRESS" ;;
-*)
-    echo "usage: $0 install|start|stop|status|address" >&2
-    exit 2
-    ;;
-esac
+dispatch "$@"

@@ -35,8 +35,9 @@ CONF_FILE="$DIR/mosquitto.conf"
 PID_FILE="$DIR/mosquitto.pid"
 LOG_FILE="$DIR/mosquitto.log"
 TIMEOUT="${DEF_MQTT_TIMEOUT:-20}"
-
-say() { echo "mosquitto.sh: $*" >&2; }
+NAME=mosquitto.sh
+# shellcheck source=scripts/lib/service.sh
+source "$ROOT/scripts/lib/service.sh"
 
 # Prints the mosquitto binary's path, or nothing.
 mosquitto_path() {
@@ -73,18 +74,6 @@ install() {
     say "mosquitto is installed: $bin"
 }
 
-# True if something accepts TCP connections on the port.
-port_open() {
-    (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null
-}
-
-running_pid() {
-    [[ -f "$PID_FILE" ]] || return 1
-    local pid
-    pid="$(cat "$PID_FILE")"
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-}
-
 write_config() {
     mkdir -p "$DIR"
     cat >"$CONF_FILE" <<EOF
@@ -105,18 +94,8 @@ EOF
 }
 
 start() {
-    if pid="$(running_pid)"; then
-        if port_open; then
-            say "already running (pid $pid)"
-            echo "$ADDRESS"
-            return
-        fi
-        say "pid $pid is alive but the port does not answer: restarting"
-        stop
-    fi
-    if port_open; then
-        say "something else already listens on $ADDRESS: stop it, or choose another DEF_MQTT_PORT"
-        exit 1
+    if already_up DEF_MQTT_PORT; then
+        return
     fi
     install
     local bin
@@ -124,71 +103,7 @@ start() {
     write_config
     # setsid: its own process group, so stop can end it without touching the caller.
     setsid "$bin" -c "$CONF_FILE" >"$LOG_FILE" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
-    local pid=$! waited=0
-    # Tenths of a second, so the bound is honest without needing `bc`.
-    local limit=$((TIMEOUT * 10))
-    until port_open; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            say "mosquitto exited during start-up; its log ($LOG_FILE):"
-            tail -n 20 "$LOG_FILE" >&2 || true
-            rm -f "$PID_FILE"
-            exit 1
-        fi
-        if ((waited >= limit)); then
-            say "mosquitto did not open $ADDRESS within ${TIMEOUT}s; its log ($LOG_FILE):"
-            tail -n 20 "$LOG_FILE" >&2 || true
-            stop
-            exit 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    say "mosquitto is up (pid $pid, config $CONF_FILE, log $LOG_FILE)"
-    echo "$ADDRESS"
+    wait_until_up $! mosquitto "config $CONF_FILE"
 }
 
-stop() {
-    if [[ ! -f "$PID_FILE" ]]; then
-        say "not running (no $PID_FILE)"
-        return 0
-    fi
-    local pid
-    pid="$(cat "$PID_FILE")"
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 5s: killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-        say "stopped (pid $pid)"
-    else
-        say "pid ${pid:-?} was not running"
-    fi
-    rm -f "$PID_FILE"
-}
-
-status() {
-    if pid="$(running_pid)"; then
-        say "running (pid $pid) on $ADDRESS"
-    else
-        say "not running"
-        return 1
-    fi
-}
-
-case "${1:-}" in
-install) install ;;
-start) start ;;
-stop) stop ;;
-status) status ;;
-address) echo "$ADDRESS" ;;
-*)
-    echo "usage: $0 install|start|stop|status|address" >&2
-    exit 2
-    ;;
-esac
+dispatch "$@"

@@ -23,6 +23,41 @@ pub const DEFAULT_MQTT_PORT: u64 = 1883;
 /// The MQTT sink's quality of service when a spec gives none: at least once, acknowledged.
 pub const DEFAULT_MQTT_QOS: u64 = 1;
 
+/// `connectTimeout` of the sinks that talk to a broker (Kafka, MQTT).
+const CONNECT_TIMEOUT_FIELD: Field = Field::new(
+    "connectTimeout",
+    FieldType::Number {
+        min: Some(BROKER_TIMEOUT_MINIMA.0),
+        max: None,
+    },
+    "Seconds to wait for the broker when the sink starts",
+)
+.default(FieldDefault::Number(DEFAULT_CONNECT_TIMEOUT_SECS));
+
+/// `flushTimeout` of the sinks that talk to a broker (Kafka, MQTT).
+const FLUSH_TIMEOUT_FIELD: Field = Field::new(
+    "flushTimeout",
+    FieldType::Number {
+        min: Some(BROKER_TIMEOUT_MINIMA.1),
+        max: None,
+    },
+    "Seconds to wait for outstanding deliveries (acknowledgements) when the run ends",
+)
+.default(FieldDefault::Number(DEFAULT_FLUSH_TIMEOUT_SECS));
+
+/// The smallest `connectTimeout` and `flushTimeout` accepted, in seconds.
+const BROKER_TIMEOUT_MINIMA: (f64, f64) = (0.1, 0.0);
+
+/// Reads `connectTimeout` and `flushTimeout` (with their defaults) of a broker sink.
+fn broker_timeouts(reader: &mut Reader, spec: &MapNode) -> Option<(f64, f64)> {
+    let connect = reader.opt_number(spec, "connectTimeout", Some(BROKER_TIMEOUT_MINIMA.0));
+    let flush = reader.opt_number(spec, "flushTimeout", Some(BROKER_TIMEOUT_MINIMA.1));
+    Some((
+        connect?.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
+        flush?.unwrap_or(DEFAULT_FLUSH_TIMEOUT_SECS),
+    ))
+}
+
 /// The fields every sink has, whatever its type.
 pub const COMMON_FIELDS: &[Field] = &[
     Field::new(
@@ -184,24 +219,8 @@ impl Kind for SinkType {
                     FieldType::Nested(Nested::Settings),
                     "librdkafka producer settings, passed on as they are",
                 ),
-                Field::new(
-                    "connectTimeout",
-                    FieldType::Number {
-                        min: Some(0.1),
-                        max: None,
-                    },
-                    "Seconds to wait for the broker when the sink starts",
-                )
-                .default(FieldDefault::Number(DEFAULT_CONNECT_TIMEOUT_SECS)),
-                Field::new(
-                    "flushTimeout",
-                    FieldType::Number {
-                        min: Some(0.0),
-                        max: None,
-                    },
-                    "Seconds to wait for outstanding deliveries when the run ends",
-                )
-                .default(FieldDefault::Number(DEFAULT_FLUSH_TIMEOUT_SECS)),
+                CONNECT_TIMEOUT_FIELD,
+                FLUSH_TIMEOUT_FIELD,
             ]
                 }
             }
@@ -609,24 +628,8 @@ const MQTT_FIELDS: &[Field] = &[
         FieldType::String,
         "The process name, the first level after `baseTopic` (by default the simulation's name)",
     ),
-    Field::new(
-        "connectTimeout",
-        FieldType::Number {
-            min: Some(0.1),
-            max: None,
-        },
-        "Seconds to wait for the broker when the sink starts",
-    )
-    .default(FieldDefault::Number(DEFAULT_CONNECT_TIMEOUT_SECS)),
-    Field::new(
-        "flushTimeout",
-        FieldType::Number {
-            min: Some(0.0),
-            max: None,
-        },
-        "Seconds to wait for outstanding acknowledgements when the run ends",
-    )
-    .default(FieldDefault::Number(DEFAULT_FLUSH_TIMEOUT_SECS)),
+    CONNECT_TIMEOUT_FIELD,
+    FLUSH_TIMEOUT_FIELD,
 ];
 
 /// The MQTT sink's settings (MQTT-XES topics: docs/mqtt.md).
@@ -863,8 +866,7 @@ fn kafka(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<KafkaSinkSpe
     let servers = reader.req_string(spec, "bootstrapServer", what, "localhost:9092");
     let topic = reader.req_string(spec, "topic", what, "events");
     let client_id = reader.opt_string(spec, "clientId");
-    let connect_timeout = reader.opt_number(spec, "connectTimeout", Some(0.1));
-    let flush_timeout = reader.opt_number(spec, "flushTimeout", Some(0.0));
+    let timeouts = broker_timeouts(reader, spec);
     let partition = match spec.get("partition") {
         None => Some(PartitionSpec::Default),
         Some((n, p)) => partition(reader, n, &p),
@@ -905,8 +907,8 @@ fn kafka(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<KafkaSinkSpe
         topic: topic?.value,
         partition: partition?,
         producer: producer?,
-        connect_timeout_secs: connect_timeout?.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
-        flush_timeout_secs: flush_timeout?.unwrap_or(DEFAULT_FLUSH_TIMEOUT_SECS),
+        connect_timeout_secs: timeouts?.0,
+        flush_timeout_secs: timeouts?.1,
     })
 }
 
@@ -953,8 +955,7 @@ fn mqtt(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<MqttSinkSpec>
     let process = reader.opt_string(spec, "process");
     let port = reader.opt_count(spec, "port", 1);
     let qos = reader.opt_count(spec, "qos", 0);
-    let connect_timeout = reader.opt_number(spec, "connectTimeout", Some(0.1));
-    let flush_timeout = reader.opt_number(spec, "flushTimeout", Some(0.0));
+    let timeouts = broker_timeouts(reader, spec);
     let mut ok = true;
     let mut problem = |reader: &mut Reader, key: &str, message: String, help: &str| {
         if let Some((node, path)) = spec.get(key) {
@@ -1044,7 +1045,7 @@ fn mqtt(reader: &mut Reader, spec: &MapNode, what: &str) -> Option<MqttSinkSpec>
         qos: qos?,
         base_topic: base_topic?.value,
         process,
-        connect_timeout_secs: connect_timeout?.unwrap_or(DEFAULT_CONNECT_TIMEOUT_SECS),
-        flush_timeout_secs: flush_timeout?.unwrap_or(DEFAULT_FLUSH_TIMEOUT_SECS),
+        connect_timeout_secs: timeouts?.0,
+        flush_timeout_secs: timeouts?.1,
     })
 }
