@@ -209,22 +209,25 @@ fn report_progress(
 /// The pacing facts reported to the observer once a second.
 struct Status {
     next_at: Instant,
-    last_at: Instant,
-    last_taken: u64,
-    last_due: u64,
+    /// Where the current interval began: (time, events taken, events due).
+    last: (Instant, u64, u64),
+    /// Where the interval before it began; a rate over a very short last interval
+    /// (the final report, just after a regular one) is measured from here instead,
+    /// so that it is not 0 only because no event fell due in a few milliseconds.
+    before: (Instant, u64, u64),
 }
 
 impl Status {
     fn new(start: Instant) -> Status {
         Status {
             next_at: start + STATUS_EVERY,
-            last_at: start,
-            last_taken: 0,
-            last_due: 0,
+            last: (start, 0, 0),
+            before: (start, 0, 0),
         }
     }
 
-    /// The pacing over the interval since the last call.
+    /// The pacing over the interval since the last call (or the one before, if the
+    /// last call is less than half a status interval ago).
     fn update(&mut self, now: Instant, pacer: &mut Pacer<Load>) -> PacingStatus {
         self.next_at = now + STATUS_EVERY;
         let taken = pacer.taken();
@@ -238,15 +241,42 @@ impl Status {
         } else {
             Duration::ZERO
         };
-        let secs = (now - self.last_at).as_secs_f64().max(1e-9);
-        let target_rate = (due - self.last_due.min(due)) as f64 / secs;
-        let achieved_rate = (taken - self.last_taken) as f64 / secs;
-        (self.last_at, self.last_taken, self.last_due) = (now, taken, due);
+        let (from_at, from_taken, from_due) = if now - self.last.0 < STATUS_EVERY / 2 {
+            self.before
+        } else {
+            self.last
+        };
+        let secs = (now - from_at).as_secs_f64().max(1e-9);
+        let target_rate = (due - from_due.min(due)) as f64 / secs;
+        let achieved_rate = (taken - from_taken) as f64 / secs;
+        (self.before, self.last) = (self.last, (now, taken, due));
         PacingStatus {
             target_rate,
             achieved_rate,
             behind,
             lag,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_last_interval_reports_the_rate_of_the_one_before() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(Load::constant(500.0), start).until(Duration::from_secs(4));
+        let mut status = Status::new(start);
+        let at = |ms| start + Duration::from_millis(ms);
+        let due = pacer.due_total(at(1000));
+        pacer.take(due);
+        let first = status.update(at(1000), &mut pacer);
+        assert_eq!((first.target_rate, first.achieved_rate), (500.0, 500.0));
+        // The run ends 1 ms later: no event fell due in that millisecond, yet the
+        // target is still 500/s, measured over the last 1.001 s.
+        let last = status.update(at(1001), &mut pacer);
+        assert!((last.target_rate - 500.0 / 1.001).abs() < 1.0, "{last:?}");
+        assert!((last.achieved_rate - 500.0 / 1.001).abs() < 1.0, "{last:?}");
     }
 }
