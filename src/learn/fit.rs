@@ -324,7 +324,8 @@ mod tests {
         };
         assert_eq!(quantiles.len(), EMPIRICAL_SEGMENTS + 1);
         assert!((fit.spec.mean() / a.mean() - 1.0).abs() < 0.02);
-        assert!(fit.ks.unwrap() <= fit.ks_critical.unwrap());
+        // Linear between quantiles 2% of the mass apart: at most 2% off the sample's ECDF.
+        assert!(fit.ks.unwrap() <= 1.0 / EMPIRICAL_SEGMENTS as f64 + 1e-9);
     }
 
     #[test]
