@@ -187,7 +187,10 @@ mod tests {
             // The share of samples below the k-th quartile: k/4 within 5 standard errors
             // (sqrt(p (1 - p) / n) at most 0.0005).
             let below = xs.partition_point(|&x| x < q) as f64 / xs.len() as f64;
-            assert!((below - k as f64 / 4.0).abs() < 0.0025, "quartile {k}: {below}");
+            assert!(
+                (below - k as f64 / 4.0).abs() < 0.0025,
+                "quartile {k}: {below}"
+            );
         }
     }
 
