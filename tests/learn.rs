@@ -397,7 +397,7 @@ fn a_pm4py_log_is_learned_and_regenerated_with_its_directly_follows_seed_9() {
         String::from_utf8_lossy(&output.stderr)
     );
     let out = dir.path("learned");
-    let report = learn(&[source.clone()], &out, &[]);
+    let report = learn(std::slice::from_ref(&source), &out, &[]);
     assert_eq!(report["cases"].as_u64(), Some(10_000));
     assert_eq!(report["openCases"].as_u64(), Some(0));
     let events = report["events"].as_u64().unwrap();
@@ -542,7 +542,7 @@ fn odd_logs_are_learned_as_documented() {
     );
     let out = dir.path("out");
     let report = learn(
-        &[log.clone()],
+        std::slice::from_ref(&log),
         &out,
         &["--group", "plant", "--min-probability", "0.3"],
     );

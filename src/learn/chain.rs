@@ -372,7 +372,7 @@ impl ChainBuilder {
             })
             .collect();
         let mut edges: Vec<((u32, u32, Target), EdgeStats)> = self.edges.into_iter().collect();
-        edges.sort_by(|a, b| a.0.cmp(&b.0));
+        edges.sort_by_key(|e| e.0);
         for ((node, activity, target), stats) in edges {
             nodes[node as usize]
                 .edges
@@ -381,7 +381,7 @@ impl ChainBuilder {
         // A datasource seen only as the last event of open cases: its observed activities lead
         // to `<end>`, so the chain stays complete.
         let mut censored: Vec<((u32, u32), EdgeStats)> = self.censored.into_iter().collect();
-        censored.sort_by(|a, b| a.0.cmp(&b.0));
+        censored.sort_by_key(|e| e.0);
         for ((node, activity), stats) in censored {
             let node = &mut nodes[node as usize];
             if node.edges.iter().all(|e| e.censored) {
