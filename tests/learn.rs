@@ -126,40 +126,33 @@ fn generate(dir: &Dir, steps: u64, seed: u64, formats: &[&str]) {
         .success();
 }
 
-/// `def learn LOGS -o OUT --json` (plus `extra` flags): its report.
-fn learn(logs: &[PathBuf], out: &Path, extra: &[&str]) -> Value {
-    let output = def()
-        .arg("learn")
-        .args(logs)
-        .arg("-o")
-        .arg(out)
-        .arg("--json")
-        .args(extra)
-        .output()
-        .unwrap();
+/// The JSON a successful `def` command prints.
+fn json_of(command: &mut Command) -> Value {
+    let output = command.output().unwrap();
     assert!(
         output.status.success(),
-        "def learn failed: {}",
+        "def failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("a JSON report")
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// `def learn LOGS -o OUT --json` (plus `extra` flags): its report.
+fn learn(logs: &[PathBuf], out: &Path, extra: &[&str]) -> Value {
+    json_of(
+        def()
+            .arg("learn")
+            .args(logs)
+            .arg("-o")
+            .arg(out)
+            .arg("--json")
+            .args(extra),
+    )
 }
 
 /// `def analyze --json` of a config: the steady regime.
 fn analyze(paths: &[&Path]) -> Value {
-    let output = def()
-        .arg("analyze")
-        .arg("--json")
-        .args(paths)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let all: Value = serde_json::from_slice(&output.stdout).unwrap();
-    all["regimes"][0].clone()
+    json_of(def().arg("analyze").arg("--json").args(paths))["regimes"][0].clone()
 }
 
 /// (datasource, activity, transition) → the edge's report.

@@ -59,7 +59,8 @@ pub(super) fn read(
         })?;
         let here = line;
         line += bytecount(&event);
-        match event {
+        // The element that ends here: an empty one, or the one an end tag closes.
+        let ended = match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
                 let element = match (stack.last(), e.local_name().as_ref()) {
@@ -90,34 +91,26 @@ pub(super) fn read(
                     _ => Element::Other,
                 };
                 if empty {
-                    finish(
-                        path,
-                        element,
-                        &mut events,
-                        open,
-                        builder,
-                        &mut read_events,
-                        progress,
-                    )?;
+                    Some(element)
                 } else {
                     stack.push(element);
+                    None
                 }
             }
-            Event::End(_) => {
-                if let Some(element) = stack.pop() {
-                    finish(
-                        path,
-                        element,
-                        &mut events,
-                        open,
-                        builder,
-                        &mut read_events,
-                        progress,
-                    )?;
-                }
-            }
+            Event::End(_) => stack.pop(),
             Event::Eof => return Ok(()),
-            _ => {}
+            _ => None,
+        };
+        if let Some(element) = ended {
+            finish(
+                path,
+                element,
+                &mut events,
+                open,
+                builder,
+                &mut read_events,
+                progress,
+            )?;
         }
     }
 }
