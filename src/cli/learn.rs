@@ -18,7 +18,7 @@ pub struct LearnArgs {
     #[arg(required = true)]
     logs: Vec<PathBuf>,
     /// The directory to write the chain, a sink and a simulation into.
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
     /// Overwrite files of an earlier `def learn` in DIR.
     #[arg(long)]
@@ -34,13 +34,13 @@ pub struct LearnArgs {
     timestamp_column: String,
     /// The attribute naming an event's datasource; events without it are at a datasource
     /// named by their activity.
-    #[arg(long, alias = "node-column", default_value = learn::DEFAULT_NODE_ATTRIBUTE)]
+    #[arg(long, alias = "node-column", value_name = "ATTR", default_value = learn::DEFAULT_NODE_ATTRIBUTE)]
     node_from: String,
     /// The attribute naming a datasource's group, or, when no event has it, the group itself.
-    #[arg(long, default_value = learn::DEFAULT_GROUP_ATTRIBUTE)]
+    #[arg(long, value_name = "ATTR|NAME", default_value = learn::DEFAULT_GROUP_ATTRIBUTE)]
     group: String,
     /// Drop edges taken less often than this share of their datasource's choices.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
     min_probability: f64,
     /// Print the report as JSON instead of tables.
     #[arg(long)]
