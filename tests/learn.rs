@@ -597,3 +597,104 @@ fn odd_logs_are_learned_as_documented() {
         .assert()
         .success();
 }
+
+// Durations no family of def's holds (half near 1 minute, half near 100; 400 cases of two
+// events) become an `empirical` duration, which def validates and runs.
+#[test]
+fn bimodal_durations_are_written_as_empirical_quantiles_and_run() {
+    let dir = Dir::new();
+    let mut csv = String::from("case:concept:name,concept:name,time:timestamp\n");
+    for i in 0..400u32 {
+        // Spread over the modes by a fixed pattern: 1 + i%7 seconds, or 100 minutes + that.
+        let gap_seconds = if i % 2 == 0 { 60 } else { 6000 } + i % 7;
+        let start = 1_767_254_400 + 600 * i as i64; // 2026-01-01T08:00Z, every 10 minutes
+        let stamp = |t: i64| {
+            jiff::Timestamp::from_second(t)
+                .unwrap()
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        csv.push_str(&format!("c{i},open,{}\n", stamp(start)));
+        csv.push_str(&format!(
+            "c{i},close,{}\n",
+            stamp(start + gap_seconds as i64)
+        ));
+    }
+    let log = dir.write("bimodal.csv", &csv);
+    let out = dir.path("out");
+    let report = learn(std::slice::from_ref(&log), &out, &[]);
+    // The time from `open` to `close` is the duration of the edge `close` takes (to `<end>`):
+    // def samples an entry's duration when the case arrives, before its event.
+    let edge = &edges(&report)[&(
+        "close".to_string(),
+        "close".to_string(),
+        "<end>".to_string(),
+    )];
+    assert_eq!(edge["durationType"], "empirical", "{edge}");
+    assert_eq!(edge["chosenBy"], "empirical");
+    assert_eq!(edge["durations"].as_u64(), Some(400));
+    // The quantiles' mean is the sample's within 2% (mean of 1 and 100 minutes, about 50.5).
+    let (fitted, observed) = (
+        num(&edge["fittedMeanMinutes"]),
+        num(&edge["logMeanMinutes"]),
+    );
+    assert!(
+        (fitted / observed - 1.0).abs() < 0.02,
+        "{fitted} vs {observed}"
+    );
+    let yaml = std::fs::read_to_string(out.join("datasources.yaml")).unwrap();
+    assert!(
+        yaml.contains("duration: {type: empirical, quantiles: [1, "),
+        "{yaml}"
+    );
+    def()
+        .args(["validate", "--deny-warnings"])
+        .arg(&out)
+        .assert()
+        .success();
+    // 400 events generated one case at a time: a `close` comes after its `open` by a time from
+    // one mode or the other. Linear interpolation between the quantiles next to the median
+    // bridges the empty middle (5 to 95 minutes) with their 2 + 2% of the mass: binomial(200,
+    // 0.04) is at most 20 within 4 sd.
+    let events = dir.path("events.jsonl");
+    let sim = dir.write(
+        "count.yaml",
+        &format!(
+            "kind: sink\nname: out\nspec: {{type: file, path: {:?}, dataSourceRefs: [open, close]}}\n---\n\
+             kind: simulation\nname: count\nspec: {{type: countBased, steps: 400, timestampFormat: iso8601}}\n",
+            events.display().to_string()
+        ),
+    );
+    def()
+        .args(["run", "--quiet", "--seed", "1"])
+        .arg(out.join("datasources.yaml"))
+        .arg(&sim)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&events).unwrap();
+    let times: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["timestamp"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_millisecond()
+        })
+        .collect();
+    assert_eq!(times.len(), 400);
+    let gaps: Vec<f64> = times
+        .chunks(2)
+        .map(|p| (p[1] - p[0]) as f64 / 60_000.0)
+        .collect();
+    let middle = gaps.iter().filter(|&&g| (5.0..95.0).contains(&g)).count();
+    assert!(
+        middle <= 20,
+        "{middle} of 200 gaps between the modes: {gaps:?}"
+    );
+    let short = gaps.iter().filter(|&&g| g < 5.0).count();
+    // Half the mass in each mode: 200 gaps, binomial(200, 0.5), within 4 sd (28).
+    assert!((72..=128).contains(&short), "{short} short gaps of 200");
+}

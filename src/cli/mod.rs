@@ -79,7 +79,7 @@ enum Command {
     /// Run the load backend: take timeframes over HTTP, emit them at an exact pace.
     #[cfg(feature = "backend")]
     Backend(backend::BackendArgs),
-    /// Learn a chain from event logs (XES, CSV, JSON lines): def run DIR then streams like them.
+    /// Learn a chain from event logs (XES, CSV, JSON lines) into a config.
     Learn(learn::LearnArgs),
     /// Print the JSON Schema of config documents, for editors (yaml-language-server).
     Schema(schema::SchemaArgs),

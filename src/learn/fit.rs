@@ -174,6 +174,10 @@ pub fn cdf(spec: &DurationSpec, x: f64) -> f64 {
 
 /// The CDF of the piecewise-linear inverse CDF through `q` (equally spaced probabilities).
 fn empirical_cdf(q: &[f64], x: f64) -> f64 {
+    // The config reader asks for two quantiles at least; fewer is a step (or nothing).
+    if q.len() < 2 {
+        return f64::from(u8::from(q.first().is_none_or(|&c| x >= c)));
+    }
     let segments = q.len() - 1;
     if x < q[0] {
         return 0.0;
