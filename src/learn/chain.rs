@@ -329,18 +329,15 @@ impl ChainBuilder {
         Ok(())
     }
 
-    /// The end of a file: every case still held is complete.
-    ///
-    /// # Errors
-    /// None yet; the signature leaves room for a check across files.
-    pub fn end_file(&mut self, _file: &Path) -> Result<(), LearnError> {
+    /// The end of a file: every case still held is complete (a case does not continue into
+    /// the next file).
+    pub fn end_file(&mut self) {
         let mut held: Vec<Last> = self.open.drain().map(|(_, last)| last).collect();
         // By first line: the same log always gives the same reservoir samples.
         held.sort_by_key(|last| last.line);
         for last in held {
             self.close(last, false);
         }
-        Ok(())
     }
 
     /// The chain: probabilities, fitted durations, pruning by `options.min_probability`.

@@ -216,7 +216,7 @@ pub fn learn(
                 jsonl::read(path, input, &options.columns, &mut builder, &mut tick)?
             }
         }
-        builder.end_file(path)?;
+        builder.end_file();
     }
     let sources: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     builder.finish(&sources.join(", "), options)
