@@ -180,7 +180,8 @@ fn log_event<'a>(path: &Path, held: &'a Held) -> Result<LogEvent<'a>, LearnError
     })
 }
 
-/// Keeps the attributes of an event that `columns` names.
+/// Keeps the attributes of an event that `columns` names. The key is compared as written
+/// (XES keys carry no escapes); only a wanted value is unescaped and copied.
 fn event_attribute(
     path: &Path,
     line: u64,
@@ -188,41 +189,36 @@ fn event_attribute(
     columns: &Columns,
     held: &mut Held,
 ) -> Result<(), LearnError> {
-    let mut key = None;
+    let mut slot = None;
     let mut value = None;
-    for attr in e.attributes() {
+    // Duplicate attribute names are not our concern here; skipping the check is cheaper.
+    for attr in e.attributes().with_checks(false) {
         let attr = attr.map_err(|err| malformed(path, line, err))?;
         match attr.key.as_ref() {
             b"key" => {
-                key = Some(
-                    attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|err| malformed(path, line, err))?,
-                )
+                let key = attr.value.as_ref();
+                slot = if key == columns.activity.as_bytes() {
+                    Some(&mut held.activity)
+                } else if key == columns.timestamp.as_bytes() {
+                    Some(&mut held.timestamp)
+                } else if key == columns.node.as_bytes() {
+                    Some(&mut held.node)
+                } else if key == columns.group.as_bytes() {
+                    Some(&mut held.group)
+                } else {
+                    return Ok(());
+                };
             }
-            b"value" => {
-                value = Some(
-                    attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|err| malformed(path, line, err))?,
-                )
-            }
+            b"value" => value = Some(attr),
             _ => {}
         }
     }
-    let (Some(key), Some(value)) = (key, value) else {
-        return Ok(());
-    };
-    let slot = if key == columns.activity {
-        &mut held.activity
-    } else if key == columns.timestamp {
-        &mut held.timestamp
-    } else if key == columns.node {
-        &mut held.node
-    } else if key == columns.group {
-        &mut held.group
-    } else {
-        return Ok(());
-    };
-    *slot = Some(value.into_owned());
+    if let (Some(slot), Some(value)) = (slot, value) {
+        let text = value
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|err| malformed(path, line, err))?;
+        *slot = Some(text.into_owned());
+    }
     Ok(())
 }
 
