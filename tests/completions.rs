@@ -33,6 +33,7 @@ fn commands() -> Vec<String> {
         "validate",
         "graph",
         "analyze",
+        "learn",
         "schema",
         "completions",
         "man",

@@ -89,6 +89,20 @@ const CASES: &[Case] = &[
         help: "swap the bounds",
     },
     Case {
+        file: "empirical-decreasing.yaml",
+        severity: E,
+        message: "`quantiles[2]` is 2, below the value before it (3)",
+        line: 15,
+        help: "non-decreasing order",
+    },
+    Case {
+        file: "empirical-one-quantile.yaml",
+        severity: E,
+        message: "`quantiles` has 1 value(s), at least 2 are needed",
+        line: 15,
+        help: "at least two minutes",
+    },
+    Case {
         file: "unknown-transition.yaml",
         severity: E,
         message: "transition to unknown datasource `Packagng`",

@@ -8,7 +8,10 @@
 //! install it, unless `DEF_PM4PY_SKIP=1`. XES is also parsed strictly in Rust (quick-xml), which
 //! checks the marking of the cases a run leaves open, also when a SIGINT stops it.
 
+mod common;
+
 use assert_cmd::Command;
+use common::pm4py;
 use def::config::ConfigSet;
 use def::model::{Chain, Target};
 use serde_json::Value;
@@ -741,27 +744,6 @@ fn columns_naming_an_unknown_field_is_a_located_config_error_with_a_suggestion()
 
 // ---------------------------------------------------------------------------------------------
 // pm4py
-
-/// The python of a virtualenv with pm4py: `DEF_PM4PY`, else `target/pm4py-venv` if it is
-/// there; `None` if neither is and `DEF_PM4PY_SKIP=1`, else a panic saying how to get one.
-fn pm4py() -> Option<PathBuf> {
-    if let Ok(python) = std::env::var("DEF_PM4PY") {
-        return Some(python.into());
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pm4py-venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    if std::env::var("DEF_PM4PY_SKIP").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: no pm4py (DEF_PM4PY unset, no target/pm4py-venv) and DEF_PM4PY_SKIP=1");
-        return None;
-    }
-    panic!(
-        "no pm4py to read the formats back: run `scripts/pm4py.sh install` (it creates \
-         target/pm4py-venv; or point DEF_PM4PY at a python with pm4py 2.7), or set \
-         DEF_PM4PY_SKIP=1 to skip the pm4py checks"
-    );
-}
 
 /// Reads each (format, file) with pm4py and says, per format: events, cases, the activity and
 /// resource sets, whether every timestamp parsed and each case's are in order (in file order),

@@ -313,6 +313,12 @@ pub fn duration_label(d: &DurationSpec) -> String {
         DurationSpec::Gaussian { mu, sigma } => format!("N({}, {}) min", f(mu), f(sigma)),
         DurationSpec::Exponential { mean } => format!("Exp(mean {}) min", f(mean)),
         DurationSpec::LogNormal { mu, sigma } => format!("LogN({}, {}) min", f(mu), f(sigma)),
+        DurationSpec::Empirical { ref quantiles } => format!(
+            "Empirical({} quantiles, {}..{}) min",
+            quantiles.len(),
+            f(quantiles.first().copied().unwrap_or(0.0)),
+            f(quantiles.last().copied().unwrap_or(0.0))
+        ),
     }
 }
 

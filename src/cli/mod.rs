@@ -26,6 +26,7 @@ mod backend;
 mod completions;
 mod dashboard;
 mod graph;
+mod learn;
 mod metrics;
 mod progress;
 mod run;
@@ -56,6 +57,7 @@ pub const EXIT_CONFIG: u8 = 2;
         def graph configs/ -o chain.svg           draw the chain (also .dot, .mmd)\n  \
         def analyze configs/                      expected events per case, load per datasource\n  \
         def schema -o def.schema.json             a JSON Schema of the config, for editors\n  \
+        def learn log.xes -o learned/             a chain learned from an event log\n  \
         LOAD=5000 def run stream.yaml --duration 60   a real-time stream at 5000 events/s\n  \
         def backend --output file:events.jsonl    the load backend, for loadTest runs"
 )]
@@ -77,6 +79,8 @@ enum Command {
     /// Run the load backend: take timeframes over HTTP, emit them at an exact pace.
     #[cfg(feature = "backend")]
     Backend(backend::BackendArgs),
+    /// Learn a chain from event logs (XES, CSV, JSON lines) into a config.
+    Learn(learn::LearnArgs),
     /// Print the JSON Schema of config documents, for editors (yaml-language-server).
     Schema(schema::SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::analyze(args),
         #[cfg(feature = "backend")]
         Command::Backend(args) => backend::backend(args),
+        Command::Learn(args) => learn::learn(args),
         Command::Schema(args) => schema::schema(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

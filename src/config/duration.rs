@@ -12,6 +12,9 @@ pub enum DurationType {
     Gaussian,
     Exponential,
     LogNormal,
+    /// Quantiles at equally spaced probabilities, sampled by inverse CDF with linear
+    /// interpolation: what `def learn` writes when no parametric distribution fits a log.
+    Empirical,
 }
 
 impl Kind for DurationType {
@@ -21,6 +24,7 @@ impl Kind for DurationType {
         DurationType::Gaussian,
         DurationType::Exponential,
         DurationType::LogNormal,
+        DurationType::Empirical,
     ];
     const WHAT: &'static str = "duration type";
 
@@ -31,6 +35,7 @@ impl Kind for DurationType {
             DurationType::Gaussian => "gaussian",
             DurationType::Exponential => "exponential",
             DurationType::LogNormal => "lognormal",
+            DurationType::Empirical => "empirical",
         }
     }
 
@@ -92,6 +97,17 @@ impl Kind for DurationType {
             DurationType::Exponential => {
                 const { &[Field::new("mean", MINUTES, "The mean, in minutes").required()] }
             }
+            DurationType::Empirical => {
+                const {
+                    &[Field::new(
+                        "quantiles",
+                        FieldType::Quantiles,
+                        "Minutes at probabilities 0, 1/n, ..., 1 (n + 1 values, non-decreasing); \
+                         sampled by inverse CDF, linear between them",
+                    )
+                    .required()]
+                }
+            }
         }
     }
 }
@@ -113,12 +129,13 @@ impl DurationType {
             DurationType::Gaussian => "{type: gaussian, mu: 5, sigma: 1}",
             DurationType::Exponential => "{type: exponential, mean: 4}",
             DurationType::LogNormal => "{type: lognormal, mu: 1, sigma: 0.5}",
+            DurationType::Empirical => "{type: empirical, quantiles: [1, 2, 2.5, 4, 9]}",
         }
     }
 }
 
 /// Simulated time an edge takes, in minutes.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum DurationSpec {
     Constant(f64),
     Uniform {
@@ -138,6 +155,10 @@ pub enum DurationSpec {
         mu: f64,
         sigma: f64,
     },
+    /// Quantiles at probabilities 0, 1/n, ..., 1 (at least two, non-negative, non-decreasing).
+    Empirical {
+        quantiles: Vec<f64>,
+    },
 }
 
 impl DurationSpec {
@@ -148,6 +169,7 @@ impl DurationSpec {
             DurationSpec::Gaussian { .. } => DurationType::Gaussian,
             DurationSpec::Exponential { .. } => DurationType::Exponential,
             DurationSpec::LogNormal { .. } => DurationType::LogNormal,
+            DurationSpec::Empirical { .. } => DurationType::Empirical,
         }
     }
 
@@ -159,8 +181,20 @@ impl DurationSpec {
             DurationSpec::Gaussian { mu, sigma } => clamped_normal_mean(mu, sigma),
             DurationSpec::Exponential { mean } => mean,
             DurationSpec::LogNormal { mu, sigma } => (mu + sigma * sigma / 2.0).exp(),
+            DurationSpec::Empirical { ref quantiles } => empirical_mean(quantiles),
         }
     }
+}
+
+/// The mean of the piecewise-linear inverse CDF through `quantiles` (equally spaced
+/// probabilities): each segment's midpoint, weighted equally.
+pub fn empirical_mean(quantiles: &[f64]) -> f64 {
+    let segments = quantiles.len().saturating_sub(1);
+    if segments == 0 {
+        return quantiles.first().copied().unwrap_or(0.0);
+    }
+    let sum: f64 = quantiles.windows(2).map(|w| (w[0] + w[1]) / 2.0).sum();
+    sum / segments as f64
 }
 
 /// E[max(X, 0)] for X ~ Normal(mu, sigma): the mean of a gaussian duration clamped at 0.
@@ -229,6 +263,9 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, path: &str) -> Option<Durat
         }
         DurationType::Exponential => DurationSpec::Exponential {
             mean: reader.req_number(&obj, "mean", &what, Some(0.0))?,
+        },
+        DurationType::Empirical => DurationSpec::Empirical {
+            quantiles: reader.quantiles(&obj, "quantiles", &what)?,
         },
     })
 }

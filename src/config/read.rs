@@ -114,6 +114,9 @@ pub enum FieldType {
     Probabilities,
     /// A list of strings.
     Strings,
+    /// At least two non-negative numbers in non-decreasing order: the quantiles of an
+    /// empirical distribution at equally spaced probabilities 0, 1/n, ..., 1.
+    Quantiles,
     /// A value with a shape of its own, read by its own table.
     Nested(Nested),
 }
@@ -496,6 +499,47 @@ impl Reader<'_> {
                 "make the probabilities add up to 1 (tolerance 1e-6)",
             );
             return None;
+        }
+        Some(out)
+    }
+
+    /// A `FieldType::Quantiles` list: at least two numbers, each at least 0 and none below
+    /// the one before.
+    pub(crate) fn quantiles(&mut self, obj: &MapNode, key: &str, what: &str) -> Option<Vec<f64>> {
+        let Some((node, path)) = obj.get(key) else {
+            self.missing(obj, key, what, "[1, 2, 4]");
+            return None;
+        };
+        let fix = "write at least two minutes in non-decreasing order, such as `[1, 2, 4]`";
+        let Value::Seq(items) = &node.value else {
+            let found = format!(
+                "`{key}` must be a list of minutes, found {}",
+                node.value.kind()
+            );
+            self.error(&path, node.loc, found, fix);
+            return None;
+        };
+        if items.len() < 2 {
+            let found = format!(
+                "`{key}` has {} value(s), at least 2 are needed",
+                items.len()
+            );
+            self.error(&path, node.loc, found, fix);
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let item_path = format!("{path}[{i}]");
+            let q = self.number_of(item, &item_path, key, Some(0.0))?;
+            if let Some(&before) = out.last() {
+                if q < before {
+                    let found =
+                        format!("`{key}[{i}]` is {q}, below the value before it ({before})");
+                    self.error(&item_path, item.loc, found, fix);
+                    return None;
+                }
+            }
+            out.push(q);
         }
         Some(out)
     }

@@ -179,6 +179,11 @@ fn type_schema(ty: FieldType) -> Value {
             "type": "array",
             "items": type_schema(FieldType::String),
         }),
+        FieldType::Quantiles => json!({
+            "type": "array",
+            "minItems": 2,
+            "items": { "type": "number", "minimum": 0 },
+        }),
         FieldType::Nested(nested) => match nested {
             Nested::Spec => json!({ "type": "object" }),
             Nested::EventData | Nested::LoadSteps => json!({

@@ -13,10 +13,15 @@ const MS_PER_MINUTE: f64 = 60_000.0;
 #[derive(Clone, Debug)]
 pub enum DurationSampler {
     Constant(i64),
-    Uniform { lower: f64, span: f64 },
+    Uniform {
+        lower: f64,
+        span: f64,
+    },
     Gaussian(Normal<f64>),
     Exponential(Exp<f64>),
     LogNormal(LogNormal<f64>),
+    /// Quantiles in minutes at probabilities 0, 1/n, ..., 1: inverse CDF, linear between them.
+    Empirical(Box<[f64]>),
 }
 
 impl DurationSampler {
@@ -25,6 +30,10 @@ impl DurationSampler {
     pub fn compile(spec: &DurationSpec) -> DurationSampler {
         let constant = || DurationSampler::Constant(to_ms(spec.mean()));
         match *spec {
+            DurationSpec::Empirical { ref quantiles } if quantiles.len() >= 2 => {
+                DurationSampler::Empirical(quantiles.as_slice().into())
+            }
+            DurationSpec::Empirical { .. } => constant(),
             DurationSpec::Constant(d) => DurationSampler::Constant(to_ms(d)),
             DurationSpec::Uniform { lower, upper } => DurationSampler::Uniform {
                 lower,
@@ -52,6 +61,13 @@ impl DurationSampler {
             DurationSampler::Gaussian(d) => to_ms(d.sample(rng).max(0.0)),
             DurationSampler::Exponential(d) => to_ms(d.sample(rng)),
             DurationSampler::LogNormal(d) => to_ms(d.sample(rng)),
+            DurationSampler::Empirical(q) => {
+                // `compile` keeps at least two quantiles, so `segments` is at least 1.
+                let segments = q.len() - 1;
+                let at = rng.random::<f64>() * segments as f64;
+                let i = (at as usize).min(segments - 1);
+                to_ms(q[i] + (at - i as f64) * (q[i + 1] - q[i]))
+            }
         }
     }
 }
@@ -146,6 +162,36 @@ mod tests {
         let (mean, sd) = moments(DurationSpec::Exponential { mean: 10.0 }, 1_000_000, 14);
         assert!((mean - 10.0).abs() < 5.0 * 10.0 / 1000.0, "mean {mean}");
         assert!((sd / 10.0 - 1.0).abs() < 0.01, "sd {sd}");
+    }
+
+    #[test]
+    fn empirical_mean_and_quartiles_seed_16() {
+        // Quantiles 0, 1, 2, 4, 8 minutes at p = 0, .25, .5, .75, 1: each quarter of the
+        // mass is uniform on its segment, so the mean is (0.5 + 1.5 + 3 + 6) / 4 = 2.75 and
+        // the samples' quartiles are the given ones. Segment widths at most 4: sd < 2.5.
+        let quantiles = vec![0.0, 1.0, 2.0, 4.0, 8.0];
+        let spec = DurationSpec::Empirical {
+            quantiles: quantiles.clone(),
+        };
+        assert_eq!(spec.mean(), 2.75);
+        let sampler = DurationSampler::compile(&spec);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(16);
+        let mut xs: Vec<f64> = (0..1_000_000)
+            .map(|_| sampler.sample_ms(&mut rng) as f64 / MS_PER_MINUTE)
+            .collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((mean - 2.75).abs() < 5.0 * 2.5 / 1000.0, "mean {mean}");
+        xs.sort_by(f64::total_cmp);
+        assert!(xs[0] >= 0.0 && xs[xs.len() - 1] <= 8.0);
+        for (k, &q) in quantiles.iter().enumerate().skip(1).take(3) {
+            // The share of samples below the k-th quartile: k/4 within 5 standard errors
+            // (sqrt(p (1 - p) / n) at most 0.0005).
+            let below = xs.partition_point(|&x| x < q) as f64 / xs.len() as f64;
+            assert!(
+                (below - k as f64 / 4.0).abs() < 0.0025,
+                "quartile {k}: {below}"
+            );
+        }
     }
 
     #[test]

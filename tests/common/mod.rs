@@ -11,6 +11,7 @@
 pub mod topics;
 
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const DEFAULT_BOOTSTRAP: &str = "127.0.0.1:19092";
@@ -56,4 +57,25 @@ pub fn unique(name: &str) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("deftest.{name}.{}.{nanos}", std::process::id())
+}
+
+/// The python of a virtualenv with pm4py: `DEF_PM4PY`, else `target/pm4py-venv` if it is
+/// there; `None` if neither is and `DEF_PM4PY_SKIP=1`, else a panic saying how to get one.
+pub fn pm4py() -> Option<PathBuf> {
+    if let Ok(python) = std::env::var("DEF_PM4PY") {
+        return Some(python.into());
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pm4py-venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    if std::env::var("DEF_PM4PY_SKIP").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: no pm4py (DEF_PM4PY unset, no target/pm4py-venv) and DEF_PM4PY_SKIP=1");
+        return None;
+    }
+    panic!(
+        "no pm4py to read the formats back: run `scripts/pm4py.sh install` (it creates \
+         target/pm4py-venv; or point DEF_PM4PY at a python with pm4py 2.7), or set \
+         DEF_PM4PY_SKIP=1 to skip the pm4py checks"
+    );
 }
