@@ -1,0 +1,637 @@
+//! The network: what sensors' clocks and the links to the sinks do to events, between the
+//! engine and the sinks (docs/realism.md).
+//!
+//! A run with `kind: network` documents sends every generated event through a [`Stage`]. The
+//! stage numbers the event (`eventId`), applies the effects of its datasource's network —
+//! content noise first (truncate, swap, rename: what the sensor records), then the node's
+//! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
+//! that survive in a min-heap keyed by **arrival time** (then `eventId`, then copy). An event
+//! leaves the heap once nothing that is still to come can arrive before it: when the
+//! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
+//! of any event held back for a swap — has passed its arrival. So the sinks see events in
+//! arrival order, and the order is a pure function of the seed: the ground truth
+//! ([`truth`]) can replay it exactly.
+//!
+//! The stage has its own random stream (the run's seed, [long-jumped] past the engine's), so
+//! with no network document nothing changes, and with one the generated (clean) stream is the
+//! same as without it.
+//!
+//! [long-jumped]: rand_xoshiro::Xoshiro256PlusPlus::long_jump
+
+pub mod truth;
+
+use crate::config::network::NetworkSpec;
+use crate::config::ConfigSet;
+use crate::engine::Event;
+use crate::model::{Chain, DurationSampler, Text};
+use crate::sink::{SinkError, SinkSet};
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::num::NonZeroU64;
+use truth::{Fault, Truth};
+
+/// Seconds to the minutes a [`DurationSampler`] samples.
+const MINUTES_PER_SECOND: f64 = 1.0 / 60.0;
+/// Milliseconds per second.
+const MS_PER_SECOND: f64 = 1000.0;
+
+/// The compiled effects of one network document.
+#[derive(Clone, Debug)]
+pub struct Effects {
+    /// The document's name.
+    pub name: String,
+    /// Clock offset (ms) and drift (ppm).
+    pub skew: Option<(f64, f64)>,
+    pub delay: Option<DurationSampler>,
+    pub duplicate: f64,
+    pub drop: f64,
+    /// Time between outages and their length.
+    pub outage: Option<(DurationSampler, DurationSampler)>,
+    pub rename: f64,
+    pub swap: f64,
+    pub truncate: f64,
+}
+
+impl Effects {
+    fn compile(name: &str, spec: &NetworkSpec) -> Effects {
+        let seconds = |d: &crate::config::DurationSpec| {
+            DurationSampler::compile(&d.scaled(MINUTES_PER_SECOND))
+        };
+        Effects {
+            name: name.to_string(),
+            skew: spec
+                .clock
+                .map(|c| (c.offset_secs * MS_PER_SECOND, c.drift_ppm)),
+            delay: spec.delay.as_ref().map(seconds),
+            duplicate: spec.duplicate,
+            drop: spec.drop,
+            outage: spec
+                .outage
+                .as_ref()
+                .map(|o| (seconds(&o.every), seconds(&o.lasting))),
+            rename: spec.rename_activity,
+            swap: spec.swap_adjacent,
+            truncate: spec.truncate,
+        }
+    }
+}
+
+/// The networks of a run, compiled over a chain: which effects apply to each node.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub effects: Vec<Effects>,
+    /// `by_node[n]`: the index in `effects` of node `n`'s network, if it has one.
+    pub by_node: Vec<Option<u32>>,
+    /// `alternatives[n]`: node `n`'s edges with distinct activities (what a rename picks from).
+    alternatives: Vec<Vec<u32>>,
+}
+
+impl Plan {
+    /// The networks of a validated config set; `None` when it has none (and `always` is
+    /// false: a truth to write needs event ids even without effects), so that a run without
+    /// them takes the engine's events straight to the sinks.
+    pub fn compile(set: &ConfigSet, chain: &Chain, always: bool) -> Option<Plan> {
+        if set.networks.is_empty() && !always {
+            return None;
+        }
+        let mut by_node = vec![None; chain.nodes.len()];
+        let mut effects = Vec::new();
+        for doc in &set.networks {
+            let spec = &doc.spec;
+            let index = effects.len() as u32;
+            effects.push(Effects::compile(&doc.name.value, spec));
+            for node in &chain.nodes {
+                let named = spec
+                    .datasources
+                    .iter()
+                    .any(|r| r.value == node.name.as_str() || r.value == node.doc_name);
+                let grouped = spec.groups.iter().any(|g| g.value == node.group.as_str());
+                // Validation refuses a node matched twice; the first match wins otherwise.
+                if (named || grouped) && by_node[node.index as usize].is_none() {
+                    by_node[node.index as usize] = Some(index);
+                }
+            }
+        }
+        let alternatives = chain
+            .nodes
+            .iter()
+            .map(|node| {
+                let mut distinct: Vec<u32> = Vec::new();
+                for (i, edge) in node.edges.iter().enumerate() {
+                    if !distinct
+                        .iter()
+                        .any(|&j| node.edges[j as usize].activity == edge.activity)
+                    {
+                        distinct.push(i as u32);
+                    }
+                }
+                distinct
+            })
+            .collect();
+        Some(Plan {
+            effects,
+            by_node,
+            alternatives,
+        })
+    }
+}
+
+/// Where the stage delivers: the sinks of a run, or a counter in the analysis.
+pub trait Receiver {
+    type Error;
+    /// Takes one delivered event.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    fn deliver(&mut self, event: &Event<'_>) -> Result<(), Self::Error>;
+    /// A case is over but its last delivered event did not close it (its closing events were
+    /// lost): a receiver that holds events per case lets go of this one.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    fn case_closed(&mut self, case: u64) -> Result<(), Self::Error>;
+}
+
+impl Receiver for SinkSet {
+    type Error = SinkError;
+
+    #[inline]
+    fn deliver(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        self.dispatch(event)
+    }
+
+    fn case_closed(&mut self, case: u64) -> Result<(), SinkError> {
+        SinkSet::case_closed(self, case)
+    }
+}
+
+/// A copy of an event on its way, ordered by arrival, then id, then copy.
+#[derive(Clone, Copy, Debug)]
+struct InFlight<'c> {
+    arrival_ms: i64,
+    id: u64,
+    copy: u8,
+    event: Event<'c>,
+}
+
+impl InFlight<'_> {
+    fn key(&self) -> (i64, u64, u8) {
+        (self.arrival_ms, self.id, self.copy)
+    }
+}
+
+impl PartialEq for InFlight<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for InFlight<'_> {}
+impl PartialOrd for InFlight<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InFlight<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Which end of a case a truncation takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Head,
+    Tail,
+}
+
+/// What the stage knows of an open case.
+#[derive(Clone, Copy, Debug, Default)]
+struct CaseState<'c> {
+    /// Copies of its events in the heap.
+    in_flight: u32,
+    /// The engine emitted its last event.
+    done: bool,
+    truncate: Option<Side>,
+    /// An event waiting for the case's next one, to trade times with it.
+    held: Option<Event<'c>>,
+}
+
+/// A node's outage schedule: the current (or next) outage, `[start, end)`.
+#[derive(Clone, Copy, Debug)]
+struct Outage {
+    start: i64,
+    end: i64,
+}
+
+/// What a stage did, for the run's report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkReport {
+    /// Events generated (each with its own `eventId`).
+    pub generated: u64,
+    /// Copies delivered to the sinks.
+    pub delivered: u64,
+    /// Events lost (dropped or truncated).
+    pub lost: u64,
+    /// Extra copies (duplicates).
+    pub duplicated: u64,
+}
+
+/// The network stage of a run (see the module docs).
+pub struct Stage<'c> {
+    plan: &'c Plan,
+    chain: &'c Chain,
+    rng: Xoshiro256PlusPlus,
+    start_ms: i64,
+    next_id: u64,
+    /// The latest generation time seen.
+    clock: i64,
+    heap: BinaryHeap<Reverse<InFlight<'c>>>,
+    cases: HashMap<u64, CaseState<'c>>,
+    /// Times (and ids) of the events held for a swap: none of them has been sent yet.
+    held: BTreeSet<(i64, u64)>,
+    outages: Vec<Option<Outage>>,
+    truth: Option<Truth>,
+    report: NetworkReport,
+}
+
+impl<'c> Stage<'c> {
+    /// A stage for a run of `chain` with `seed` from `start_ms`, writing the ground truth to
+    /// `truth` if given.
+    pub fn new(
+        plan: &'c Plan,
+        chain: &'c Chain,
+        seed: u64,
+        start_ms: i64,
+        truth: Option<Truth>,
+    ) -> Stage<'c> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        // Past the engine's stream: the clean events do not depend on the network.
+        rng.long_jump();
+        Stage {
+            plan,
+            chain,
+            rng,
+            start_ms,
+            next_id: 0,
+            clock: i64::MIN,
+            heap: BinaryHeap::new(),
+            cases: HashMap::new(),
+            held: BTreeSet::new(),
+            outages: vec![None; chain.nodes.len()],
+            truth,
+            report: NetworkReport::default(),
+        }
+    }
+
+    /// The latest generation time seen (the engine's clock).
+    pub fn clock(&self) -> i64 {
+        self.clock
+    }
+
+    /// The earliest arrival among the events in flight.
+    pub fn next_arrival(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse(f)| f.arrival_ms)
+    }
+
+    /// What the stage did so far.
+    pub fn report(&self) -> &NetworkReport {
+        &self.report
+    }
+
+    /// Takes one event from the engine and delivers what has arrived by the engine's clock.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    #[inline]
+    pub fn carry<R: Receiver>(&mut self, event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
+        self.push(event, to)?;
+        self.release(self.clock, to)
+    }
+
+    /// Takes one event from the engine (in generation order) without delivering anything.
+    ///
+    /// # Errors
+    /// The receiver failed (told of a case that closed without a delivered event).
+    pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
+        self.next_id += 1;
+        self.report.generated += 1;
+        let id = self.next_id;
+        event.event_id = NonZeroU64::new(id);
+        if let Some(truth) = &mut self.truth {
+            truth.clean(&event);
+        }
+        self.clock = self.clock.max(event.timestamp_ms);
+        let fx = self.plan.by_node[event.node.index as usize];
+        let ends = event.closes_case;
+        // Whether the delivered stream closes the case is the stage's to say.
+        event.closes_case = false;
+        let mut state = self.cases.remove(&event.case);
+        let first = state.is_none();
+        let mut state = state.take().unwrap_or_default();
+        if first {
+            if let Some(fx) = fx.map(|i| &self.plan.effects[i as usize]) {
+                if fx.truncate > 0.0 && self.rng.random::<f64>() < fx.truncate {
+                    state.truncate = Some(if self.rng.random::<f64>() < 0.5 {
+                        Side::Head
+                    } else {
+                        Side::Tail
+                    });
+                }
+            }
+        }
+        if ends {
+            state.done = true;
+        }
+        let truncated = match state.truncate {
+            Some(Side::Head) => first,
+            Some(Side::Tail) => ends,
+            None => false,
+        };
+        if truncated {
+            self.report.lost += 1;
+            self.fault(
+                id,
+                Fault::Truncate {
+                    head: state.truncate == Some(Side::Head),
+                },
+            );
+            if let Some(held) = state.held.take() {
+                self.unhold(&held);
+                self.send(held, &mut state);
+            }
+        } else if let Some(mut held) = state.held.take() {
+            self.unhold(&held);
+            let (a, b) = (held.timestamp_ms, event.timestamp_ms);
+            held.timestamp_ms = b;
+            event.timestamp_ms = a;
+            let (held_id, event_id) = (id_of(&held), id);
+            self.fault(
+                held_id,
+                Fault::Swap {
+                    with: event_id,
+                    timestamp_ms: b,
+                },
+            );
+            self.fault(
+                event_id,
+                Fault::Swap {
+                    with: held_id,
+                    timestamp_ms: a,
+                },
+            );
+            self.send(held, &mut state);
+            self.send(event, &mut state);
+        } else if !ends
+            && fx.is_some_and(|i| {
+                let p = self.plan.effects[i as usize].swap;
+                p > 0.0 && self.rng.random::<f64>() < p
+            })
+        {
+            self.held.insert((event.timestamp_ms, id));
+            state.held = Some(event);
+        } else {
+            self.send(event, &mut state);
+        }
+        if state.done && state.in_flight == 0 && state.held.is_none() {
+            // Nothing of the case is on its way: its closing events were lost.
+            return to.case_closed(event.case);
+        }
+        self.cases.insert(event.case, state);
+        Ok(())
+    }
+
+    /// Delivers, in arrival order, every event that arrives before `watermark_ms` (the
+    /// engine's clock, or the wall clock of a real-time stream) and before any event held for
+    /// a swap could: later events cannot arrive earlier.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    #[inline]
+    pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
+        let held = self.held.first().map_or(i64::MAX, |&(t, _)| t);
+        let until = watermark_ms.min(held);
+        while let Some(Reverse(next)) = self.heap.peek() {
+            if next.arrival_ms >= until {
+                break;
+            }
+            let Some(Reverse(flight)) = self.heap.pop() else {
+                break;
+            };
+            self.deliver(flight, to)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: the events held for a swap go unswapped, and everything in flight
+    /// arrives, in order.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    pub fn finish<R: Receiver>(&mut self, to: &mut R) -> Result<(), R::Error> {
+        let held: Vec<u64> = self
+            .cases
+            .iter()
+            .filter(|(_, s)| s.held.is_some())
+            .map(|(&c, _)| c)
+            .collect();
+        for case in held {
+            let Some(mut state) = self.cases.remove(&case) else {
+                continue;
+            };
+            if let Some(event) = state.held.take() {
+                self.unhold(&event);
+                self.send(event, &mut state);
+            }
+            self.cases.insert(case, state);
+        }
+        self.release(i64::MAX, to)?;
+        // Equal arrivals at i64::MAX cannot happen (times stop at time::MAX_MS), but be sure.
+        while let Some(Reverse(flight)) = self.heap.pop() {
+            self.deliver(flight, to)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes writing the ground truth.
+    ///
+    /// # Errors
+    /// A truth file could not be written.
+    pub fn close_truth(&mut self) -> std::io::Result<()> {
+        match self.truth.take() {
+            Some(truth) => truth.close(),
+            None => Ok(()),
+        }
+    }
+
+    fn deliver<R: Receiver>(&mut self, flight: InFlight<'c>, to: &mut R) -> Result<(), R::Error> {
+        let mut event = flight.event;
+        event.arrival_ms = Some(flight.arrival_ms);
+        if let Some(state) = self.cases.get_mut(&event.case) {
+            state.in_flight -= 1;
+            if state.done && state.in_flight == 0 && state.held.is_none() {
+                event.closes_case = true;
+                self.cases.remove(&event.case);
+            }
+        }
+        self.report.delivered += 1;
+        to.deliver(&event)
+    }
+
+    fn unhold(&mut self, event: &Event<'c>) {
+        self.held.remove(&(event.timestamp_ms, id_of(event)));
+    }
+
+    fn fault(&mut self, id: u64, fault: Fault<'_>) {
+        if let Some(truth) = &mut self.truth {
+            truth.fault(id, &fault);
+        }
+    }
+
+    /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
+    /// surviving copies go into the heap.
+    fn send(&mut self, mut event: Event<'c>, state: &mut CaseState<'c>) {
+        let id = id_of(&event);
+        let plan: &'c Plan = self.plan;
+        let Some(fx) = plan.by_node[event.node.index as usize] else {
+            self.push_copy(event, event.timestamp_ms, 0, state);
+            return;
+        };
+        let fx = &plan.effects[fx as usize];
+        let sent = event.timestamp_ms;
+        if fx.rename > 0.0 {
+            let choices = &plan.alternatives[event.node.index as usize];
+            if choices.len() > 1 && self.rng.random::<f64>() < fx.rename {
+                let edges = &event.node.edges;
+                let at = choices
+                    .iter()
+                    .position(|&e| edges[e as usize].activity == *event.label)
+                    .unwrap_or(0);
+                let mut pick = self.rng.random_range(0..choices.len() - 1);
+                if pick >= at {
+                    pick += 1;
+                }
+                let to: &'c Text = &edges[choices[pick] as usize].activity;
+                self.fault(
+                    id,
+                    Fault::Rename {
+                        from: event.label.as_str(),
+                        to: to.as_str(),
+                    },
+                );
+                event.label = to;
+            }
+        }
+        if let Some((offset_ms, ppm)) = fx.skew {
+            let since = (sent - self.start_ms) as f64;
+            let skew = (offset_ms + since * ppm * 1e-6).round() as i64;
+            event.timestamp_ms = sent
+                .saturating_add(skew)
+                .clamp(crate::time::MIN_MS, crate::time::MAX_MS);
+            self.fault(
+                id,
+                Fault::Skew {
+                    skew_ms: skew,
+                    timestamp_ms: event.timestamp_ms,
+                },
+            );
+        }
+        if fx.drop > 0.0 && self.rng.random::<f64>() < fx.drop {
+            self.report.lost += 1;
+            self.fault(id, Fault::Drop);
+            return;
+        }
+        let copies = if fx.duplicate > 0.0 && self.rng.random::<f64>() < fx.duplicate {
+            self.report.duplicated += 1;
+            self.fault(id, Fault::Duplicate);
+            2
+        } else {
+            1
+        };
+        let mut leaves = sent;
+        if fx.outage.is_some() {
+            if let Some(outage) = self.outage_at(event.node.index as usize, sent) {
+                leaves = outage.end;
+                self.fault(
+                    id,
+                    Fault::Outage {
+                        start_ms: outage.start,
+                        end_ms: outage.end,
+                    },
+                );
+            }
+        }
+        for copy in 0..copies {
+            let arrival = match &fx.delay {
+                Some(delay) => {
+                    let ms = delay.sample_ms(&mut self.rng);
+                    let arrival = leaves.saturating_add(ms);
+                    self.fault(
+                        id,
+                        Fault::Delay {
+                            copy,
+                            delay_ms: ms,
+                            arrival_ms: arrival,
+                        },
+                    );
+                    arrival
+                }
+                None => leaves,
+            };
+            self.push_copy(event, arrival, copy, state);
+        }
+    }
+
+    /// The outage node `node` is in at `t`, if any; moves its schedule along.
+    fn outage_at(&mut self, node: usize, t: i64) -> Option<Outage> {
+        let fx = self.plan.by_node[node]?;
+        let (every, lasting) = self.plan.effects[fx as usize].outage.as_ref()?;
+        let mut current = match self.outages[node] {
+            Some(o) => o,
+            None => {
+                let start = self.start_ms.saturating_add(every.sample_ms(&mut self.rng));
+                Outage {
+                    start,
+                    end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
+                }
+            }
+        };
+        while t >= current.end && current.end < crate::time::MAX_MS {
+            let start = current
+                .end
+                .saturating_add(every.sample_ms(&mut self.rng).max(1));
+            current = Outage {
+                start,
+                end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
+            };
+        }
+        self.outages[node] = Some(current);
+        (current.start <= t && t < current.end).then_some(current)
+    }
+
+    fn push_copy(
+        &mut self,
+        event: Event<'c>,
+        arrival_ms: i64,
+        copy: u8,
+        state: &mut CaseState<'c>,
+    ) {
+        state.in_flight += 1;
+        self.heap.push(Reverse(InFlight {
+            arrival_ms,
+            id: id_of(&event),
+            copy,
+            event,
+        }));
+    }
+
+    /// The chain the stage carries events of.
+    pub fn chain(&self) -> &'c Chain {
+        self.chain
+    }
+}
+
+fn id_of(event: &Event<'_>) -> u64 {
+    event.event_id.map_or(0, NonZeroU64::get)
+}
