@@ -23,12 +23,13 @@ pub mod truth;
 use crate::config::network::NetworkSpec;
 use crate::config::ConfigSet;
 use crate::engine::Event;
+use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
 use crate::sink::{SinkError, SinkSet};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::num::NonZeroU64;
 use truth::{Fault, Truth};
 
@@ -240,17 +241,24 @@ pub struct NetworkReport {
 
 /// The network stage of a run (see the module docs).
 pub struct Stage<'c> {
+    /// What happens on the way: the effects, the random stream, the heap.
+    link: Link<'c>,
+    /// What the stage knows of each open case.
+    cases: CaseMap<CaseState<'c>>,
+    next_id: u64,
+    /// The latest generation time seen.
+    clock: i64,
+    /// Times (and ids) of the events held for a swap: none of them has been sent yet.
+    held: BTreeSet<(i64, u64)>,
+}
+
+/// The stage apart from its case table, so that both can be borrowed at once.
+struct Link<'c> {
     plan: &'c Plan,
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
     start_ms: i64,
-    next_id: u64,
-    /// The latest generation time seen.
-    clock: i64,
     heap: BinaryHeap<Reverse<InFlight<'c>>>,
-    cases: HashMap<u64, CaseState<'c>>,
-    /// Times (and ids) of the events held for a swap: none of them has been sent yet.
-    held: BTreeSet<(i64, u64)>,
     outages: Vec<Option<Outage>>,
     truth: Option<Truth>,
     report: NetworkReport,
@@ -270,18 +278,20 @@ impl<'c> Stage<'c> {
         // Past the engine's stream: the clean events do not depend on the network.
         rng.long_jump();
         Stage {
-            plan,
-            chain,
-            rng,
-            start_ms,
+            link: Link {
+                plan,
+                chain,
+                rng,
+                start_ms,
+                heap: BinaryHeap::new(),
+                outages: vec![None; chain.nodes.len()],
+                truth,
+                report: NetworkReport::default(),
+            },
+            cases: CaseMap::default(),
             next_id: 0,
             clock: i64::MIN,
-            heap: BinaryHeap::new(),
-            cases: HashMap::new(),
             held: BTreeSet::new(),
-            outages: vec![None; chain.nodes.len()],
-            truth,
-            report: NetworkReport::default(),
         }
     }
 
@@ -292,12 +302,17 @@ impl<'c> Stage<'c> {
 
     /// The earliest arrival among the events in flight.
     pub fn next_arrival(&self) -> Option<i64> {
-        self.heap.peek().map(|Reverse(f)| f.arrival_ms)
+        self.link.heap.peek().map(|Reverse(f)| f.arrival_ms)
     }
 
     /// What the stage did so far.
     pub fn report(&self) -> &NetworkReport {
-        &self.report
+        &self.link.report
+    }
+
+    /// The chain the stage carries events of.
+    pub fn chain(&self) -> &'c Chain {
+        self.link.chain
     }
 
     /// Takes one event from the engine and delivers what has arrived by the engine's clock.
@@ -316,24 +331,29 @@ impl<'c> Stage<'c> {
     /// The receiver failed (told of a case that closed without a delivered event).
     pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
         self.next_id += 1;
-        self.report.generated += 1;
+        let link = &mut self.link;
+        link.report.generated += 1;
         let id = self.next_id;
         event.event_id = NonZeroU64::new(id);
-        if let Some(truth) = &mut self.truth {
+        if let Some(truth) = &mut link.truth {
             truth.clean(&event);
         }
         self.clock = self.clock.max(event.timestamp_ms);
-        let fx = self.plan.by_node[event.node.index as usize];
+        let fx =
+            link.plan.by_node[event.node.index as usize].map(|i| &link.plan.effects[i as usize]);
         let ends = event.closes_case;
         // Whether the delivered stream closes the case is the stage's to say.
         event.closes_case = false;
-        let mut state = self.cases.remove(&event.case);
-        let first = state.is_none();
-        let mut state = state.take().unwrap_or_default();
+        let case = event.case;
+        let mut first = false;
+        let state = self.cases.entry(case).or_insert_with(|| {
+            first = true;
+            CaseState::default()
+        });
         if first {
-            if let Some(fx) = fx.map(|i| &self.plan.effects[i as usize]) {
-                if fx.truncate > 0.0 && self.rng.random::<f64>() < fx.truncate {
-                    state.truncate = Some(if self.rng.random::<f64>() < 0.5 {
+            if let Some(fx) = fx.filter(|fx| fx.truncate > 0.0) {
+                if link.rng.random::<f64>() < fx.truncate {
+                    state.truncate = Some(if link.rng.random::<f64>() < 0.5 {
                         Side::Head
                     } else {
                         Side::Tail
@@ -350,55 +370,51 @@ impl<'c> Stage<'c> {
             None => false,
         };
         if truncated {
-            self.report.lost += 1;
-            self.fault(
+            link.report.lost += 1;
+            link.fault(
                 id,
                 Fault::Truncate {
                     head: state.truncate == Some(Side::Head),
                 },
             );
             if let Some(held) = state.held.take() {
-                self.unhold(&held);
-                self.send(held, &mut state);
+                self.held.remove(&(held.timestamp_ms, id_of(&held)));
+                state.in_flight += link.send(held);
             }
         } else if let Some(mut held) = state.held.take() {
-            self.unhold(&held);
+            self.held.remove(&(held.timestamp_ms, id_of(&held)));
             let (a, b) = (held.timestamp_ms, event.timestamp_ms);
             held.timestamp_ms = b;
             event.timestamp_ms = a;
-            let (held_id, event_id) = (id_of(&held), id);
-            self.fault(
+            let held_id = id_of(&held);
+            link.fault(
                 held_id,
                 Fault::Swap {
-                    with: event_id,
+                    with: id,
                     timestamp_ms: b,
                 },
             );
-            self.fault(
-                event_id,
+            link.fault(
+                id,
                 Fault::Swap {
                     with: held_id,
                     timestamp_ms: a,
                 },
             );
-            self.send(held, &mut state);
-            self.send(event, &mut state);
-        } else if !ends
-            && fx.is_some_and(|i| {
-                let p = self.plan.effects[i as usize].swap;
-                p > 0.0 && self.rng.random::<f64>() < p
-            })
+            state.in_flight += link.send(held);
+            state.in_flight += link.send(event);
+        } else if !ends && fx.is_some_and(|fx| fx.swap > 0.0 && link.rng.random::<f64>() < fx.swap)
         {
             self.held.insert((event.timestamp_ms, id));
             state.held = Some(event);
         } else {
-            self.send(event, &mut state);
+            state.in_flight += link.send(event);
         }
         if state.done && state.in_flight == 0 && state.held.is_none() {
             // Nothing of the case is on its way: its closing events were lost.
-            return to.case_closed(event.case);
+            self.cases.remove(&case);
+            return to.case_closed(case);
         }
-        self.cases.insert(event.case, state);
         Ok(())
     }
 
@@ -412,11 +428,11 @@ impl<'c> Stage<'c> {
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
         let held = self.held.first().map_or(i64::MAX, |&(t, _)| t);
         let until = watermark_ms.min(held);
-        while let Some(Reverse(next)) = self.heap.peek() {
+        while let Some(Reverse(next)) = self.link.heap.peek() {
             if next.arrival_ms >= until {
                 break;
             }
-            let Some(Reverse(flight)) = self.heap.pop() else {
+            let Some(Reverse(flight)) = self.link.heap.pop() else {
                 break;
             };
             self.deliver(flight, to)?;
@@ -430,25 +446,22 @@ impl<'c> Stage<'c> {
     /// # Errors
     /// The receiver failed.
     pub fn finish<R: Receiver>(&mut self, to: &mut R) -> Result<(), R::Error> {
-        let held: Vec<u64> = self
+        // In id order, so that the run's end does not depend on the table's order.
+        let mut held: Vec<(u64, u64)> = self
             .cases
             .iter()
-            .filter(|(_, s)| s.held.is_some())
-            .map(|(&c, _)| c)
+            .filter_map(|(&case, s)| s.held.map(|e| (id_of(&e), case)))
             .collect();
-        for case in held {
-            let Some(mut state) = self.cases.remove(&case) else {
-                continue;
-            };
-            if let Some(event) = state.held.take() {
-                self.unhold(&event);
-                self.send(event, &mut state);
+        held.sort_unstable();
+        for (_, case) in held {
+            if let Some(state) = self.cases.get_mut(&case) {
+                if let Some(event) = state.held.take() {
+                    state.in_flight += self.link.send(event);
+                }
             }
-            self.cases.insert(case, state);
         }
-        self.release(i64::MAX, to)?;
-        // Equal arrivals at i64::MAX cannot happen (times stop at time::MAX_MS), but be sure.
-        while let Some(Reverse(flight)) = self.heap.pop() {
+        self.held.clear();
+        while let Some(Reverse(flight)) = self.link.heap.pop() {
             self.deliver(flight, to)?;
         }
         Ok(())
@@ -459,12 +472,13 @@ impl<'c> Stage<'c> {
     /// # Errors
     /// A truth file could not be written.
     pub fn close_truth(&mut self) -> std::io::Result<()> {
-        match self.truth.take() {
+        match self.link.truth.take() {
             Some(truth) => truth.close(),
             None => Ok(()),
         }
     }
 
+    #[inline]
     fn deliver<R: Receiver>(&mut self, flight: InFlight<'c>, to: &mut R) -> Result<(), R::Error> {
         let mut event = flight.event;
         event.arrival_ms = Some(flight.arrival_ms);
@@ -475,14 +489,13 @@ impl<'c> Stage<'c> {
                 self.cases.remove(&event.case);
             }
         }
-        self.report.delivered += 1;
+        self.link.report.delivered += 1;
         to.deliver(&event)
     }
+}
 
-    fn unhold(&mut self, event: &Event<'c>) {
-        self.held.remove(&(event.timestamp_ms, id_of(event)));
-    }
-
+impl<'c> Link<'c> {
+    #[inline]
     fn fault(&mut self, id: u64, fault: Fault<'_>) {
         if let Some(truth) = &mut self.truth {
             truth.fault(id, &fault);
@@ -490,18 +503,19 @@ impl<'c> Stage<'c> {
     }
 
     /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
-    /// surviving copies go into the heap.
-    fn send(&mut self, mut event: Event<'c>, state: &mut CaseState<'c>) {
+    /// surviving copies go into the heap. Returns how many.
+    fn send(&mut self, mut event: Event<'c>) -> u32 {
         let id = id_of(&event);
         let plan: &'c Plan = self.plan;
-        let Some(fx) = plan.by_node[event.node.index as usize] else {
-            self.push_copy(event, event.timestamp_ms, 0, state);
-            return;
+        let node = event.node.index as usize;
+        let Some(fx) = plan.by_node[node] else {
+            self.push_copy(event, event.timestamp_ms, 0);
+            return 1;
         };
         let fx = &plan.effects[fx as usize];
         let sent = event.timestamp_ms;
         if fx.rename > 0.0 {
-            let choices = &plan.alternatives[event.node.index as usize];
+            let choices = &plan.alternatives[node];
             if choices.len() > 1 && self.rng.random::<f64>() < fx.rename {
                 let edges = &event.node.edges;
                 let at = choices
@@ -525,7 +539,7 @@ impl<'c> Stage<'c> {
         }
         if let Some((offset_ms, ppm)) = fx.skew {
             let since = (sent - self.start_ms) as f64;
-            let skew = (offset_ms + since * ppm * 1e-6).round() as i64;
+            let skew = round(offset_ms + since * ppm * 1e-6);
             event.timestamp_ms = sent
                 .saturating_add(skew)
                 .clamp(crate::time::MIN_MS, crate::time::MAX_MS);
@@ -540,7 +554,7 @@ impl<'c> Stage<'c> {
         if fx.drop > 0.0 && self.rng.random::<f64>() < fx.drop {
             self.report.lost += 1;
             self.fault(id, Fault::Drop);
-            return;
+            return 0;
         }
         let copies = if fx.duplicate > 0.0 && self.rng.random::<f64>() < fx.duplicate {
             self.report.duplicated += 1;
@@ -550,8 +564,8 @@ impl<'c> Stage<'c> {
             1
         };
         let mut leaves = sent;
-        if fx.outage.is_some() {
-            if let Some(outage) = self.outage_at(event.node.index as usize, sent) {
+        if let Some((every, lasting)) = &fx.outage {
+            if let Some(outage) = self.outage_at(node, every, lasting, sent) {
                 leaves = outage.end;
                 self.fault(
                     id,
@@ -579,14 +593,19 @@ impl<'c> Stage<'c> {
                 }
                 None => leaves,
             };
-            self.push_copy(event, arrival, copy, state);
+            self.push_copy(event, arrival, copy);
         }
+        u32::from(copies)
     }
 
     /// The outage node `node` is in at `t`, if any; moves its schedule along.
-    fn outage_at(&mut self, node: usize, t: i64) -> Option<Outage> {
-        let fx = self.plan.by_node[node]?;
-        let (every, lasting) = self.plan.effects[fx as usize].outage.as_ref()?;
+    fn outage_at(
+        &mut self,
+        node: usize,
+        every: &DurationSampler,
+        lasting: &DurationSampler,
+        t: i64,
+    ) -> Option<Outage> {
         let mut current = match self.outages[node] {
             Some(o) => o,
             None => {
@@ -610,14 +629,8 @@ impl<'c> Stage<'c> {
         (current.start <= t && t < current.end).then_some(current)
     }
 
-    fn push_copy(
-        &mut self,
-        event: Event<'c>,
-        arrival_ms: i64,
-        copy: u8,
-        state: &mut CaseState<'c>,
-    ) {
-        state.in_flight += 1;
+    #[inline]
+    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
         self.heap.push(Reverse(InFlight {
             arrival_ms,
             id: id_of(&event),
@@ -625,10 +638,15 @@ impl<'c> Stage<'c> {
             event,
         }));
     }
+}
 
-    /// The chain the stage carries events of.
-    pub fn chain(&self) -> &'c Chain {
-        self.chain
+/// Rounds half away from zero, as `f64::round`, without its libm call on baseline x86-64.
+#[inline]
+fn round(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        -((0.5 - x) as i64)
     }
 }
 
