@@ -410,6 +410,15 @@ fn summary(report: &RunReport) {
             per_sink.join(", ")
         }
     );
+    if let Some(n) = &report.network {
+        say!(
+            "def: network: {} events generated, {} delivered ({} lost, {} duplicated)",
+            n.generated,
+            n.delivered,
+            n.lost,
+            n.duplicated
+        );
+    }
     for sink in report
         .sinks
         .iter()
