@@ -653,3 +653,92 @@ fn round(x: f64) -> i64 {
 fn id_of(event: &Event<'_>) -> u64 {
     event.event_id.map_or(0, NonZeroU64::get)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use std::convert::Infallible;
+
+    /// Keeps (arrival, id, closes) of every delivered event, and the cases closed without one.
+    #[derive(Default)]
+    struct Keep {
+        delivered: Vec<(i64, u64, u64, bool)>,
+        closed: Vec<u64>,
+    }
+
+    impl Receiver for Keep {
+        type Error = Infallible;
+        fn deliver(&mut self, e: &Event<'_>) -> Result<(), Infallible> {
+            let id = id_of(e);
+            self.delivered
+                .push((e.arrival_ms.unwrap_or(i64::MIN), id, e.case, e.closes_case));
+            Ok(())
+        }
+        fn case_closed(&mut self, case: u64) -> Result<(), Infallible> {
+            self.closed.push(case);
+            Ok(())
+        }
+    }
+
+    fn set(network: &str) -> ConfigSet {
+        let mut set = ConfigSet::new();
+        // Zero durations: every event of a run happens at the same instant, so only the
+        // tie-breaks order them.
+        set.add_str(
+            "ties.yaml",
+            &format!(
+                "kind: datasource\nname: \"<start>\"\nspec: {{name: \"<start>\", selection: uniform, eventData: [{{activity: \"\", transition: A, duration: 0}}]}}\n---\nkind: datasource\nname: A\nspec: {{name: A, group: g, selection: genericProbability, distribution: [0.7, 0.3], eventData: [{{activity: a, transition: A, duration: 0}}, {{activity: z, transition: \"<end>\", duration: 0}}]}}\n---\nkind: network\nname: n\nspec: {network}\n"
+            ),
+        );
+        assert!(!set.validate().has_errors(), "{}", set.validate().render());
+        set
+    }
+
+    fn deliver_all(set: &ConfigSet, events: usize) -> Keep {
+        let chain = Chain::compile(set).unwrap();
+        let plan = Plan::compile(set, &chain, false).unwrap();
+        let mut engine = Engine::new(&chain, 3, 0, 7);
+        let mut stage = Stage::new(&plan, &chain, 3, 0, None);
+        let mut keep = Keep::default();
+        for _ in 0..events {
+            let Ok(()) = stage.carry(engine.next_event(), &mut keep);
+        }
+        let Ok(()) = stage.finish(&mut keep);
+        keep
+    }
+
+    #[test]
+    fn ties_leave_in_id_order_and_each_finished_case_closes_once() {
+        let keep = deliver_all(
+            &set("{groups: [g], swapAdjacent: 0.5, duplicate: 0.5, drop: 0.2, truncate: 0.5}"),
+            20_000,
+        );
+        let keys: Vec<(i64, u64)> = keep.delivered.iter().map(|d| (d.0, d.1)).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "out of order");
+        // A case is closed once: by its last delivered event, or by word that nothing of it
+        // is left on the way.
+        let mut closed: Vec<u64> = keep
+            .delivered
+            .iter()
+            .filter(|d| d.3)
+            .map(|d| d.2)
+            .chain(keep.closed.iter().copied())
+            .collect();
+        let n = closed.len();
+        closed.sort_unstable();
+        closed.dedup();
+        assert_eq!(closed.len(), n, "a case closed twice");
+        // No event of a closed case comes after its closing.
+        for (i, d) in keep.delivered.iter().enumerate().filter(|(_, d)| d.3) {
+            assert!(keep.delivered[i + 1..].iter().all(|later| later.2 != d.2));
+        }
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        for x in [-2.5, -2.4, -0.5, 0.0, 0.4, 0.5, 2.5, 1e12 + 0.5] {
+            assert_eq!(round(x), (x as f64).round() as i64, "{x}");
+        }
+    }
+}
