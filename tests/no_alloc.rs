@@ -119,25 +119,14 @@ fn allocations_stamped(format: &mut dyn EventFormat, network: bool) -> u64 {
 #[test]
 fn formats_with_event_ids_and_arrival_times_allocate_nothing_per_event() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let columns = CsvColumns {
-        caseid: "case:concept:name".into(),
-        activity: "concept:name".into(),
-        timestamp: "time:timestamp".into(),
-        node: "org:resource".into(),
-        group: "org:group".into(),
-        emitted_at: None,
-    };
+    let columns = xes_columns();
     let mut csv = Csv::new(&columns).with_network(true);
     assert_eq!(allocations_stamped(&mut csv, true), 0, "csv");
     let mut json = def::format::JsonLines::new(def::time::TimestampFormat::Iso8601);
     assert_eq!(allocations_stamped(&mut json, true), 0, "json lines");
     assert_eq!(allocations_stamped(&mut Xes::new(), true), 0, "xes");
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let activities: Vec<&str> = chain
-        .nodes
-        .iter()
-        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
-        .collect();
+    let activities = activities(&chain);
     let dir = tempfile::tempdir().unwrap();
     let mut ocel = Ocel::create(dir.path(), &activities, false)
         .unwrap()
@@ -145,26 +134,36 @@ fn formats_with_event_ids_and_arrival_times_allocate_nothing_per_event() {
     assert_eq!(allocations_stamped(&mut ocel, true), 0, "ocel");
 }
 
-#[test]
-fn csv_xes_and_ocel_allocate_nothing_per_event() {
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let columns = CsvColumns {
+/// The CSV columns under the XES names.
+fn xes_columns() -> CsvColumns {
+    CsvColumns {
         caseid: "case:concept:name".into(),
         activity: "concept:name".into(),
         timestamp: "time:timestamp".into(),
         node: "org:resource".into(),
         group: "org:group".into(),
         emitted_at: None,
-    };
+    }
+}
+
+/// Every activity of the chain: OCEL's event types.
+fn activities(chain: &Chain) -> Vec<&str> {
+    chain
+        .nodes
+        .iter()
+        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
+        .collect()
+}
+
+#[test]
+fn csv_xes_and_ocel_allocate_nothing_per_event() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let columns = xes_columns();
     assert_eq!(allocations_of(&mut Csv::new(&columns)), 0, "csv");
     let xes = allocations_of(&mut Xes::new());
     assert_eq!(xes, 0, "xes");
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let activities: Vec<&str> = chain
-        .nodes
-        .iter()
-        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
-        .collect();
+    let activities = activities(&chain);
     let dir = tempfile::tempdir().unwrap();
     let mut ocel = Ocel::create(dir.path(), &activities, false).unwrap();
     assert_eq!(allocations_of(&mut ocel), 0, "ocel");

@@ -7,7 +7,10 @@
 //! binomial standard errors of its probability (a false failure about once in 3.5 million
 //! runs), a mean within 5 standard errors, a spread within 3%.
 
+mod common;
+
 use assert_cmd::Command;
+use common::NODES;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -403,17 +406,8 @@ fn apply(truth: &Path) -> Vec<u8> {
 
 #[test]
 fn the_truth_replays_to_exactly_the_delivered_stream_with_every_effect_seed_107() {
-    let all = [
-        "GoodsDelivery",
-        "MaterialPreparation",
-        "AssemblyLineSetup",
-        "Assembling",
-        "QualityControl",
-        "Packaging",
-        "Shipping",
-    ];
     let network = std::fs::read_to_string(fixture("every-effect.yaml")).unwrap();
-    let o = run("chain.yaml", &network, &all, &count_based(20_000), 107);
+    let o = run("chain.yaml", &network, &NODES, &count_based(20_000), 107);
     let sink = std::fs::read(o.output()).unwrap();
     assert_eq!(apply(&o.truth()), sink);
     // Every kind of fault happened.
@@ -446,15 +440,6 @@ fn the_truth_replays_to_exactly_the_delivered_stream_with_every_effect_seed_107(
 #[test]
 fn the_same_seed_gives_the_same_bytes_and_faults_another_seed_others() {
     let network = std::fs::read_to_string(fixture("every-effect.yaml")).unwrap();
-    let all = [
-        "GoodsDelivery",
-        "MaterialPreparation",
-        "AssemblyLineSetup",
-        "Assembling",
-        "QualityControl",
-        "Packaging",
-        "Shipping",
-    ];
     let bytes = |o: &Outcome| {
         (
             std::fs::read(o.output()).unwrap(),
@@ -462,9 +447,9 @@ fn the_same_seed_gives_the_same_bytes_and_faults_another_seed_others() {
             std::fs::read(o.truth().join("clean.jsonl")).unwrap(),
         )
     };
-    let a = bytes(&run("chain.yaml", &network, &all, &count_based(5000), 9));
-    let b = bytes(&run("chain.yaml", &network, &all, &count_based(5000), 9));
-    let c = bytes(&run("chain.yaml", &network, &all, &count_based(5000), 10));
+    let a = bytes(&run("chain.yaml", &network, &NODES, &count_based(5000), 9));
+    let b = bytes(&run("chain.yaml", &network, &NODES, &count_based(5000), 9));
+    let c = bytes(&run("chain.yaml", &network, &NODES, &count_based(5000), 10));
     assert!(a == b, "same seed, other bytes");
     assert!(a.0 != c.0 && a.1 != c.1);
 }
@@ -474,18 +459,9 @@ fn a_network_leaves_the_generated_stream_as_it_was() {
     // The network draws from its own random stream: the clean events of a run with effects
     // are the events of the same run without them.
     let network = std::fs::read_to_string(fixture("every-effect.yaml")).unwrap();
-    let all = [
-        "GoodsDelivery",
-        "MaterialPreparation",
-        "AssemblyLineSetup",
-        "Assembling",
-        "QualityControl",
-        "Packaging",
-        "Shipping",
-    ];
-    let with = run("chain.yaml", &network, &all, &count_based(3000), 11);
+    let with = run("chain.yaml", &network, &NODES, &count_based(3000), 11);
     let idle = "kind: network\nname: idle\nspec: {groups: [factory]}\n";
-    let without = run("chain.yaml", idle, &all, &count_based(3000), 11);
+    let without = run("chain.yaml", idle, &NODES, &count_based(3000), 11);
     assert_eq!(with.clean, without.clean);
     // An idle network delivers the clean stream, each event arriving when generated.
     assert_eq!(without.delivered.len(), without.clean.len());
