@@ -28,7 +28,7 @@ use crate::model::{Chain, DurationSampler, Text};
 use crate::sink::{SinkError, SinkSet};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::num::NonZeroU64;
 use truth::{Fault, Truth};
@@ -168,35 +168,41 @@ impl Receiver for SinkSet {
     }
 }
 
-/// A copy of an event on its way, ordered by arrival, then id, then copy.
-#[derive(Clone, Copy, Debug)]
-struct InFlight<'c> {
+/// A copy of an event on its way: ordered by arrival, then id, then copy (`id * 2 + copy`);
+/// the event itself waits in the slab at `slot`, so that the heap moves 24 bytes, not 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
     arrival_ms: i64,
-    id: u64,
-    copy: u8,
-    event: Event<'c>,
+    order: u64,
+    slot: u32,
 }
 
-impl InFlight<'_> {
-    fn key(&self) -> (i64, u64, u8) {
-        (self.arrival_ms, self.id, self.copy)
-    }
+/// The events in flight, by slot; freed slots are reused.
+#[derive(Default)]
+struct Slab<'c> {
+    events: Vec<Event<'c>>,
+    free: Vec<u32>,
 }
 
-impl PartialEq for InFlight<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+impl<'c> Slab<'c> {
+    #[inline]
+    fn put(&mut self, event: Event<'c>) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = event;
+                slot
+            }
+            None => {
+                self.events.push(event);
+                (self.events.len() - 1) as u32
+            }
+        }
     }
-}
-impl Eq for InFlight<'_> {}
-impl PartialOrd for InFlight<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for InFlight<'_> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+
+    #[inline]
+    fn take(&mut self, slot: u32) -> Event<'c> {
+        self.free.push(slot);
+        self.events[slot as usize]
     }
 }
 
@@ -209,14 +215,15 @@ enum Side {
 
 /// What the stage knows of an open case.
 #[derive(Clone, Copy, Debug, Default)]
-struct CaseState<'c> {
+struct CaseState {
     /// Copies of its events in the heap.
     in_flight: u32,
     /// The engine emitted its last event.
     done: bool,
     truncate: Option<Side>,
     /// An event waiting for the case's next one, to trade times with it.
-    held: Option<Event<'c>>,
+    /// Its slot in the slab.
+    held: Option<u32>,
 }
 
 /// A node's outage schedule: the current (or next) outage, `[start, end)`.
@@ -244,7 +251,7 @@ pub struct Stage<'c> {
     /// What happens on the way: the effects, the random stream, the heap.
     link: Link<'c>,
     /// What the stage knows of each open case.
-    cases: CaseMap<CaseState<'c>>,
+    cases: CaseMap<CaseState>,
     next_id: u64,
     /// The latest generation time seen.
     clock: i64,
@@ -258,7 +265,8 @@ struct Link<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
     start_ms: i64,
-    heap: BinaryHeap<Reverse<InFlight<'c>>>,
+    heap: BinaryHeap<Reverse<InFlight>>,
+    slab: Slab<'c>,
     outages: Vec<Option<Outage>>,
     truth: Option<Truth>,
     report: NetworkReport,
@@ -284,6 +292,7 @@ impl<'c> Stage<'c> {
                 rng,
                 start_ms,
                 heap: BinaryHeap::new(),
+                slab: Slab::default(),
                 outages: vec![None; chain.nodes.len()],
                 truth,
                 report: NetworkReport::default(),
@@ -377,11 +386,13 @@ impl<'c> Stage<'c> {
                     head: state.truncate == Some(Side::Head),
                 },
             );
-            if let Some(held) = state.held.take() {
+            if let Some(slot) = state.held.take() {
+                let held = link.slab.take(slot);
                 self.held.remove(&(held.timestamp_ms, id_of(&held)));
                 state.in_flight += link.send(held);
             }
-        } else if let Some(mut held) = state.held.take() {
+        } else if let Some(slot) = state.held.take() {
+            let mut held = link.slab.take(slot);
             self.held.remove(&(held.timestamp_ms, id_of(&held)));
             let (a, b) = (held.timestamp_ms, event.timestamp_ms);
             held.timestamp_ms = b;
@@ -406,7 +417,7 @@ impl<'c> Stage<'c> {
         } else if !ends && fx.is_some_and(|fx| fx.swap > 0.0 && link.rng.random::<f64>() < fx.swap)
         {
             self.held.insert((event.timestamp_ms, id));
-            state.held = Some(event);
+            state.held = Some(link.slab.put(event));
         } else {
             state.in_flight += link.send(event);
         }
@@ -447,15 +458,20 @@ impl<'c> Stage<'c> {
     /// The receiver failed.
     pub fn finish<R: Receiver>(&mut self, to: &mut R) -> Result<(), R::Error> {
         // In id order, so that the run's end does not depend on the table's order.
+        let slab = &self.link.slab;
         let mut held: Vec<(u64, u64)> = self
             .cases
             .iter()
-            .filter_map(|(&case, s)| s.held.map(|e| (id_of(&e), case)))
+            .filter_map(|(&case, s)| {
+                s.held
+                    .map(|slot| (id_of(&slab.events[slot as usize]), case))
+            })
             .collect();
         held.sort_unstable();
         for (_, case) in held {
             if let Some(state) = self.cases.get_mut(&case) {
-                if let Some(event) = state.held.take() {
+                if let Some(slot) = state.held.take() {
+                    let event = self.link.slab.take(slot);
                     state.in_flight += self.link.send(event);
                 }
             }
@@ -479,8 +495,8 @@ impl<'c> Stage<'c> {
     }
 
     #[inline]
-    fn deliver<R: Receiver>(&mut self, flight: InFlight<'c>, to: &mut R) -> Result<(), R::Error> {
-        let mut event = flight.event;
+    fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
+        let mut event = self.link.slab.take(flight.slot);
         event.arrival_ms = Some(flight.arrival_ms);
         if let Some(state) = self.cases.get_mut(&event.case) {
             state.in_flight -= 1;
@@ -631,11 +647,12 @@ impl<'c> Link<'c> {
 
     #[inline]
     fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
+        let order = id_of(&event) * 2 + u64::from(copy);
+        let slot = self.slab.put(event);
         self.heap.push(Reverse(InFlight {
             arrival_ms,
-            id: id_of(&event),
-            copy,
-            event,
+            order,
+            slot,
         }));
     }
 }
