@@ -755,7 +755,7 @@ mod tests {
     #[test]
     fn rounding_is_half_away_from_zero() {
         for x in [-2.5, -2.4, -0.5, 0.0, 0.4, 0.5, 2.5, 1e12 + 0.5] {
-            assert_eq!(round(x), (x as f64).round() as i64, "{x}");
+            assert_eq!(round(x), x.round() as i64, "{x}");
         }
     }
 }
