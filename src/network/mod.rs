@@ -5,8 +5,7 @@
 //! stage numbers the event (`eventId`), applies the effects of its datasource's network —
 //! content noise first (truncate, swap, rename: what the sensor records), then the node's
 //! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
-//! that survive in a min-queue keyed by **arrival time** (then `eventId`, then copy: a radix
-//! heap, [`arrivals`]). An event
+//! that survive in a min-heap keyed by **arrival time** (then `eventId`, then copy). An event
 //! leaves the heap once nothing that is still to come can arrive before it: when the
 //! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
 //! of any event held back for a swap — has passed its arrival. So the sinks see events in
@@ -19,7 +18,6 @@
 //!
 //! [long-jumped]: rand_xoshiro::Xoshiro256PlusPlus::long_jump
 
-mod arrivals;
 pub mod truth;
 
 use crate::config::network::NetworkSpec;
@@ -28,10 +26,10 @@ use crate::engine::Event;
 use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
 use crate::sink::{SinkError, SinkSet};
-use arrivals::{arrival_of, Arrivals};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::num::NonZeroU64;
 use truth::{Fault, Truth};
 
@@ -89,8 +87,6 @@ pub struct Plan {
     pub by_node: Vec<Option<u32>>,
     /// `alternatives[n]`: node `n`'s edges with distinct activities (what a rename picks from).
     alternatives: Vec<Vec<u32>>,
-    /// Some network truncates or swaps: the stage must remember something per case.
-    per_case: bool,
 }
 
 impl Plan {
@@ -135,12 +131,10 @@ impl Plan {
                 distinct
             })
             .collect();
-        let per_case = effects.iter().any(|e| e.truncate > 0.0 || e.swap > 0.0);
         Some(Plan {
             effects,
             by_node,
             alternatives,
-            per_case,
         })
     }
 }
@@ -153,12 +147,6 @@ pub trait Receiver {
     /// # Errors
     /// The receiver failed.
     fn deliver(&mut self, event: &Event<'_>) -> Result<(), Self::Error>;
-    /// True if the receiver must know which delivered event closes its case
-    /// ([`Event::closes_case`], [`Receiver::case_closed`]): formats that group events by case.
-    /// Without it the stage spares itself counting each case's events in flight.
-    fn follows_cases(&self) -> bool {
-        true
-    }
     /// A case is over but its last delivered event did not close it (its closing events were
     /// lost): a receiver that holds events per case lets go of this one.
     ///
@@ -175,13 +163,18 @@ impl Receiver for SinkSet {
         self.dispatch(event)
     }
 
-    fn follows_cases(&self) -> bool {
-        SinkSet::follows_cases(self)
-    }
-
     fn case_closed(&mut self, case: u64) -> Result<(), SinkError> {
         SinkSet::case_closed(self, case)
     }
+}
+
+/// A copy of an event on its way: ordered by arrival, then id, then copy (`id * 2 + copy`);
+/// the event itself waits in the slab at `slot`, so that the heap moves 24 bytes, not 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    arrival_ms: i64,
+    order: u64,
+    slot: u32,
 }
 
 /// The events in flight, by slot; freed slots are reused.
@@ -264,9 +257,6 @@ pub struct Stage<'c> {
     clock: i64,
     /// Times (and ids) of the events held for a swap: none of them has been sent yet.
     held: BTreeSet<(i64, u64)>,
-    /// Whether to count each case's events in flight, to mark the delivered event that
-    /// closes it: only for receivers that follow cases.
-    closing: Option<bool>,
 }
 
 /// The stage apart from its case table, so that both can be borrowed at once.
@@ -275,8 +265,7 @@ struct Link<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
     start_ms: i64,
-    /// The copies on their way, by arrival (their events in `slab`).
-    arrivals: Arrivals,
+    heap: BinaryHeap<Reverse<InFlight>>,
     slab: Slab<'c>,
     outages: Vec<Option<Outage>>,
     truth: Option<Truth>,
@@ -302,7 +291,7 @@ impl<'c> Stage<'c> {
                 chain,
                 rng,
                 start_ms,
-                arrivals: Arrivals::default(),
+                heap: BinaryHeap::new(),
                 slab: Slab::default(),
                 outages: vec![None; chain.nodes.len()],
                 truth,
@@ -312,7 +301,6 @@ impl<'c> Stage<'c> {
             next_id: 0,
             clock: i64::MIN,
             held: BTreeSet::new(),
-            closing: None,
         }
     }
 
@@ -322,8 +310,8 @@ impl<'c> Stage<'c> {
     }
 
     /// The earliest arrival among the events in flight.
-    pub fn next_arrival(&mut self) -> Option<i64> {
-        self.link.arrivals.peek().map(arrival_of)
+    pub fn next_arrival(&self) -> Option<i64> {
+        self.link.heap.peek().map(|Reverse(f)| f.arrival_ms)
     }
 
     /// What the stage did so far.
@@ -352,7 +340,6 @@ impl<'c> Stage<'c> {
     /// The receiver failed (told of a case that closed without a delivered event).
     pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
         self.next_id += 1;
-        let closing = *self.closing.get_or_insert_with(|| to.follows_cases());
         let link = &mut self.link;
         link.report.generated += 1;
         let id = self.next_id;
@@ -367,11 +354,6 @@ impl<'c> Stage<'c> {
         // Whether the delivered stream closes the case is the stage's to say.
         event.closes_case = false;
         let case = event.case;
-        if !closing && !link.plan.per_case {
-            // Nothing to remember of the case: straight onto the link.
-            link.send(event);
-            return Ok(());
-        }
         let mut first = false;
         let state = self.cases.entry(case).or_insert_with(|| {
             first = true;
@@ -439,15 +421,10 @@ impl<'c> Stage<'c> {
         } else {
             state.in_flight += link.send(event);
         }
-        if state.done && state.held.is_none() {
-            if !closing {
-                // Nothing more to know of the case.
-                self.cases.remove(&case);
-            } else if state.in_flight == 0 {
-                // Nothing of the case is on its way: its closing events were lost.
-                self.cases.remove(&case);
-                return to.case_closed(case);
-            }
+        if state.done && state.in_flight == 0 && state.held.is_none() {
+            // Nothing of the case is on its way: its closing events were lost.
+            self.cases.remove(&case);
+            return to.case_closed(case);
         }
         Ok(())
     }
@@ -462,15 +439,14 @@ impl<'c> Stage<'c> {
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
         let held = self.held.first().map_or(i64::MAX, |&(t, _)| t);
         let until = watermark_ms.min(held);
-        while let Some(key) = self.link.arrivals.peek() {
-            let arrival = arrival_of(key);
-            if arrival >= until {
+        while let Some(Reverse(next)) = self.link.heap.peek() {
+            if next.arrival_ms >= until {
                 break;
             }
-            let Some((_, slot)) = self.link.arrivals.pop() else {
+            let Some(Reverse(flight)) = self.link.heap.pop() else {
                 break;
             };
-            self.deliver(arrival, slot, to)?;
+            self.deliver(flight, to)?;
         }
         Ok(())
     }
@@ -501,8 +477,8 @@ impl<'c> Stage<'c> {
             }
         }
         self.held.clear();
-        while let Some((key, slot)) = self.link.arrivals.pop() {
-            self.deliver(arrival_of(key), slot, to)?;
+        while let Some(Reverse(flight)) = self.link.heap.pop() {
+            self.deliver(flight, to)?;
         }
         Ok(())
     }
@@ -519,22 +495,14 @@ impl<'c> Stage<'c> {
     }
 
     #[inline]
-    fn deliver<R: Receiver>(
-        &mut self,
-        arrival_ms: i64,
-        slot: u32,
-        to: &mut R,
-    ) -> Result<(), R::Error> {
-        let mut event = self.link.slab.take(slot);
-        event.arrival_ms = Some(arrival_ms);
-        // Only a receiver that follows cases asks which event closes one.
-        if self.closing == Some(true) {
-            if let Some(state) = self.cases.get_mut(&event.case) {
-                state.in_flight -= 1;
-                if state.done && state.in_flight == 0 && state.held.is_none() {
-                    event.closes_case = true;
-                    self.cases.remove(&event.case);
-                }
+    fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
+        let mut event = self.link.slab.take(flight.slot);
+        event.arrival_ms = Some(flight.arrival_ms);
+        if let Some(state) = self.cases.get_mut(&event.case) {
+            state.in_flight -= 1;
+            if state.done && state.in_flight == 0 && state.held.is_none() {
+                event.closes_case = true;
+                self.cases.remove(&event.case);
             }
         }
         self.link.report.delivered += 1;
@@ -681,7 +649,11 @@ impl<'c> Link<'c> {
     fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
         let order = id_of(&event) * 2 + u64::from(copy);
         let slot = self.slab.put(event);
-        self.arrivals.push(arrivals::key(arrival_ms, order), slot);
+        self.heap.push(Reverse(InFlight {
+            arrival_ms,
+            order,
+            slot,
+        }));
     }
 }
 

@@ -104,7 +104,7 @@ pub(super) fn run<'c>(
         }
         let mut wake_by = (Instant::now() + NAP).min(status.next_at);
         if let Some(arrival) = network
-            .as_deref_mut()
+            .as_deref()
             .filter(|_| wall)
             .and_then(Stage::next_arrival)
         {

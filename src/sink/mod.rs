@@ -518,11 +518,6 @@ impl SinkSet {
         Ok(())
     }
 
-    /// True if a sink groups events by case ([`Sink::follows_cases`]).
-    pub fn follows_cases(&self) -> bool {
-        self.sinks.iter().any(|s| s.sink.follows_cases())
-    }
-
     /// Case `case` is over, but no event the sinks saw closed it (a network lost its last
     /// events): every sink that follows cases hears of it, so that it holds nothing for it.
     ///
