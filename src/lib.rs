@@ -3,6 +3,7 @@
 //! Realistic, distributed process-mining event streams from a Markov chain of datasources.
 //! Data flows one way: [`config`] (YAML → typed specs, with locations for errors) →
 //! [`model`] (the compiled chain) → [`engine`] (cases walking the chain in timestamp order) →
+//! [`network`] (clocks and links, when the config has `kind: network`) →
 //! [`sink`] (where events go), driven by a [`simulation`].
 //!
 //! The library mirrors the original's `EventFactory().add_directory(..).add_file(..).run()`:
@@ -65,6 +66,7 @@ pub mod kafka;
 pub mod learn;
 pub mod metrics;
 pub mod model;
+pub mod network;
 pub mod pacing;
 pub mod simulation;
 pub mod sink;

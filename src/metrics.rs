@@ -478,6 +478,7 @@ mod tests {
             memory: Default::default(),
             interrupted: false,
             pacing: None,
+            network: None,
             clock_exhausted: false,
         };
         metrics.finish(&report);

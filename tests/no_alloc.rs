@@ -81,43 +81,89 @@ fn a_million_events_allocate_nothing() {
 /// buffer written away (cleared) after each as a sink does when it fills.
 const WARM: usize = 100_000;
 fn allocations_of(format: &mut dyn EventFormat) -> u64 {
+    allocations_stamped(format, false)
+}
+
+/// As [`allocations_of`], the events stamped with `eventId` and `arrivalTime` as a network
+/// stamps them if `network`.
+fn allocations_stamped(format: &mut dyn EventFormat, network: bool) -> u64 {
+    let mut n = 0u64;
+    fn stamp<'c>(event: &mut def::engine::Event<'c>, n: &mut u64, network: bool) {
+        if network {
+            *n += 1;
+            event.event_id = std::num::NonZeroU64::new(*n);
+            event.arrival_ms = Some(event.timestamp_ms + 1234);
+        }
+    }
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
     let mut engine = Engine::new(&chain, 1, 0, 1000);
     let mut buffer = Vec::with_capacity(1 << 20);
     format.begin(&mut buffer);
     buffer.clear();
     for _ in 0..WARM {
-        format.event(&engine.next_event(), &mut buffer);
+        let mut event = engine.next_event();
+        stamp(&mut event, &mut n, network);
+        format.event(&event, &mut buffer);
         buffer.clear();
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     for _ in 0..1_000_000 {
-        format.event(&engine.next_event(), &mut buffer);
+        let mut event = engine.next_event();
+        stamp(&mut event, &mut n, network);
+        format.event(&event, &mut buffer);
         buffer.clear();
     }
     ALLOCATIONS.load(Ordering::Relaxed) - before
 }
 
 #[test]
-fn csv_xes_and_ocel_allocate_nothing_per_event() {
+fn formats_with_event_ids_and_arrival_times_allocate_nothing_per_event() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let columns = CsvColumns {
+    let columns = xes_columns();
+    let mut csv = Csv::new(&columns).with_network(true);
+    assert_eq!(allocations_stamped(&mut csv, true), 0, "csv");
+    let mut json = def::format::JsonLines::new(def::time::TimestampFormat::Iso8601);
+    assert_eq!(allocations_stamped(&mut json, true), 0, "json lines");
+    assert_eq!(allocations_stamped(&mut Xes::new(), true), 0, "xes");
+    let chain = Chain::compile(&ConfigSet::example()).unwrap();
+    let activities = activities(&chain);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ocel = Ocel::create(dir.path(), &activities, false)
+        .unwrap()
+        .with_network(true);
+    assert_eq!(allocations_stamped(&mut ocel, true), 0, "ocel");
+}
+
+/// The CSV columns under the XES names.
+fn xes_columns() -> CsvColumns {
+    CsvColumns {
         caseid: "case:concept:name".into(),
         activity: "concept:name".into(),
         timestamp: "time:timestamp".into(),
         node: "org:resource".into(),
         group: "org:group".into(),
         emitted_at: None,
-    };
+    }
+}
+
+/// Every activity of the chain: OCEL's event types.
+fn activities(chain: &Chain) -> Vec<&str> {
+    chain
+        .nodes
+        .iter()
+        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
+        .collect()
+}
+
+#[test]
+fn csv_xes_and_ocel_allocate_nothing_per_event() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let columns = xes_columns();
     assert_eq!(allocations_of(&mut Csv::new(&columns)), 0, "csv");
     let xes = allocations_of(&mut Xes::new());
     assert_eq!(xes, 0, "xes");
     let chain = Chain::compile(&ConfigSet::example()).unwrap();
-    let activities: Vec<&str> = chain
-        .nodes
-        .iter()
-        .flat_map(|n| n.edges.iter().map(|e| e.activity.as_str()))
-        .collect();
+    let activities = activities(&chain);
     let dir = tempfile::tempdir().unwrap();
     let mut ocel = Ocel::create(dir.path(), &activities, false).unwrap();
     assert_eq!(allocations_of(&mut ocel), 0, "ocel");

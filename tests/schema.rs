@@ -486,3 +486,32 @@ fn the_tables_say_which_fields_the_reader_requires() {
     }
     assert!(removed > 50, "only {removed} removals");
 }
+
+#[test]
+fn network_documents_pass_and_broken_ones_fail() {
+    let validator = validator();
+    assert_valid(&validator, &doc("network", def::config::network::EXAMPLE));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/network");
+    for file in [
+        "every-effect.yaml",
+        "invalid/matched-twice.yaml",
+        "invalid/unknown-names.yaml",
+    ] {
+        // Names and overlaps are for `def validate`; the shapes are the schema's.
+        assert_valid(
+            &validator,
+            &std::fs::read_to_string(fixtures.join(file)).unwrap(),
+        );
+    }
+    let broken = std::fs::read_to_string(fixtures.join("invalid/bad-values.yaml")).unwrap();
+    let problems = assert_invalid(&validator, &broken);
+    assert!(problems.contains("1.5"), "{problems}");
+    assert_invalid(
+        &validator,
+        &doc("network", "{groups: [g], outage: {every: 10}}"),
+    );
+    assert_invalid(
+        &validator,
+        &doc("network", "{groups: [g], clock: {skew: 1}}"),
+    );
+}

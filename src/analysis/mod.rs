@@ -19,9 +19,11 @@
 //!
 //! Datasources that cannot reach `<end>` would make `I - Q` singular. They are left out of `Q`:
 //! a case that enters one never finishes, which we report as a probability and as a warning
-//! ([`warnings`]) instead of failing. [`graph`] and [`svg`] draw the chain.
+//! ([`warnings`]) instead of failing. [`graph`] and [`svg`] draw the chain; [`network`]
+//! predicts what a config's networks do to the delivered stream.
 
 pub mod graph;
+pub mod network;
 pub mod svg;
 
 use crate::config::{ConfigSet, DatasourceSpec, Diagnostic, Diagnostics, Document, SelectionSpec};
@@ -236,6 +238,10 @@ pub struct RegimeAnalysis {
     pub groups: Vec<GroupLoad>,
     /// Every edge to `<end>`, in config order.
     pub endings: Vec<Ending>,
+    /// Expected events per case that reach the sinks, behind the config's networks
+    /// ([`network`]; only for configs with `kind: network`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_delivered_events: Option<f64>,
 }
 
 /// Expected visits to one datasource per case.
@@ -277,6 +283,10 @@ pub struct Analysis {
     /// Datasources whose selection drifts (both regimes are analysed if any).
     pub drifting: Vec<String>,
     pub regimes: Vec<RegimeAnalysis>,
+    /// Out-of-order arrivals behind the config's networks, estimated ([`network`]; only for
+    /// configs with `kind: network`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<network::NetworkEstimate>,
 }
 
 /// Analyses a config set that passed validation (it needs a `<start>`).
@@ -302,9 +312,30 @@ pub fn analyze(set: &ConfigSet) -> Result<Analysis, Diagnostic> {
     let regimes = view
         .regimes()
         .into_iter()
-        .map(|regime| analyze_regime(&view, start, regime))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Analysis { drifting, regimes })
+        .map(|regime| {
+            let mut analysis = analyze_regime(&view, start, regime)?;
+            if !set.networks.is_empty() {
+                let mut first = vec![0.0; view.nodes.len()];
+                for (to, p) in view.edges(&start.spec, regime) {
+                    if let EdgeTarget::Node(j) = to {
+                        first[j] += p;
+                    }
+                }
+                analysis.expected_delivered_events = Some(network::expected_delivered(
+                    set,
+                    &view.nodes,
+                    &analysis,
+                    &first,
+                ));
+            }
+            Ok(analysis)
+        })
+        .collect::<Result<Vec<_>, Diagnostic>>()?;
+    Ok(Analysis {
+        drifting,
+        regimes,
+        network: network::estimate(set)?,
+    })
 }
 
 fn analyze_regime(
@@ -399,6 +430,7 @@ fn analyze_regime(
         } else {
             (1.0 - finished).min(1.0)
         },
+        expected_delivered_events: None,
         datasources,
         groups: groups
             .into_iter()

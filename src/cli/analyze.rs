@@ -99,6 +99,18 @@ pub fn tables(a: &Analysis) -> String {
             a.regimes.iter().map(|r| human_minutes(r.mean_case_minutes)),
         ),
     ];
+    if a.regimes
+        .iter()
+        .any(|r| r.expected_delivered_events.is_some())
+    {
+        rows.push(row(
+            "delivered events",
+            a.regimes.iter().map(|r| {
+                r.expected_delivered_events
+                    .map_or_else(String::new, fmt_number)
+            }),
+        ));
+    }
     if a.regimes.iter().any(|r| r.never_finishes > 0.0) {
         rows.push(row(
             "never finishes",
@@ -164,6 +176,22 @@ pub fn tables(a: &Analysis) -> String {
         .collect();
     out.push('\n');
     out.push_str(&table(&header, &rows, 2));
+    if let Some(n) = &a.network {
+        let _ = writeln!(
+            out,
+            "\nBehind the networks (Monte Carlo: {} events, seed {}, maxConcurrentCases {}):\n  \
+             deliveries per generated event  {}\n  \
+             arriving after a later event    {} (± {})\n  \
+             ... of their own case           {}",
+            n.events,
+            n.seed,
+            n.max_concurrent_cases,
+            fmt_number(n.delivered_per_event),
+            percent(n.out_of_order),
+            percent(n.standard_error),
+            percent(n.out_of_order_in_case),
+        );
+    }
     out
 }
 

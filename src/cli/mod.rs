@@ -32,6 +32,7 @@ mod progress;
 mod run;
 mod schema;
 mod signals;
+mod truth;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -87,6 +88,8 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff), of def or of one of its commands.
     Man(completions::ManArgs),
+    /// The ground truth of a run with a network (`def run --truth DIR`): replay it.
+    Truth(truth::TruthArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::schema(args),
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+        Command::Truth(args) => truth::truth(args),
     }
 }
 

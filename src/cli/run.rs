@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// signal ends the wait).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, requires = "metrics_listen")]
     metrics_linger: Option<f64>,
+    /// Write the ground truth of the network's effects into this folder: clean.jsonl,
+    /// faults.jsonl, chain.json, run.json (docs/realism.md).
+    #[arg(long, value_name = "DIR")]
+    truth: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -174,10 +178,19 @@ pub fn run(args: RunArgs) -> ExitCode {
         observer: None,
         stop: stop.clone(),
         ui: if live { UiMode::Live } else { UiMode::Console },
+        truth: args.truth.clone(),
     };
     let result = Run::prepare(&set, options, Vec::new()).and_then(|mut run| {
         if let (Some(rate), false) = (load, args.quiet) {
             warn_unused_load(rate, &run.spec.settings.value);
+        }
+        if let Some(dir) = &args.truth {
+            super::truth::write_run_files(&set, &run, dir).map_err(|message| {
+                RunError::Unavailable(
+                    def::config::Diagnostic::error(message)
+                        .help("give --truth a folder that can be written"),
+                )
+            })?;
         }
         let dashboard = if live {
             let kind = run.spec.settings.value.simulation_type();
@@ -397,6 +410,15 @@ fn summary(report: &RunReport) {
             per_sink.join(", ")
         }
     );
+    if let Some(n) = &report.network {
+        say!(
+            "def: network: {} events generated, {} delivered ({} lost, {} duplicated)",
+            n.generated,
+            n.delivered,
+            n.lost,
+            n.duplicated
+        );
+    }
     for sink in report
         .sinks
         .iter()

@@ -29,8 +29,13 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     let errors = diags.errors().count();
     let warnings = diags.warnings().count();
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
+    // Networks are named only when there are some, so earlier configs read as before.
+    let networks = match set.networks.len() {
+        0 => String::new(),
+        n => format!(", {n} networks"),
+    };
     let summary = format!(
-        "{} datasources, {} sinks, {} simulations: {errors} errors, {warnings} warnings",
+        "{} datasources, {} sinks, {} simulations{networks}: {errors} errors, {warnings} warnings",
         set.datasources.len(),
         set.sinks.len(),
         set.simulations.len()

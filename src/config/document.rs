@@ -3,6 +3,7 @@
 
 use super::datasource::{self, DatasourceSpec};
 use super::diagnostic::Place;
+use super::network::{self, NetworkSpec};
 use super::read::{names, Field, FieldType, Kind, Nested, Reader};
 use super::simulation::{self, SimulationSpec};
 use super::sink::{self, SinkSpec};
@@ -45,6 +46,8 @@ pub enum DocumentKind {
     Datasource,
     Sink,
     Simulation,
+    /// What the network does to some datasources' events (docs/realism.md).
+    Network,
 }
 
 impl Kind for DocumentKind {
@@ -52,6 +55,7 @@ impl Kind for DocumentKind {
         DocumentKind::Datasource,
         DocumentKind::Sink,
         DocumentKind::Simulation,
+        DocumentKind::Network,
     ];
     const WHAT: &'static str = "kind";
 
@@ -60,6 +64,7 @@ impl Kind for DocumentKind {
             DocumentKind::Datasource => "datasource",
             DocumentKind::Sink => "sink",
             DocumentKind::Simulation => "simulation",
+            DocumentKind::Network => "network",
         }
     }
 
@@ -73,7 +78,7 @@ pub const DOCUMENT_FIELDS: &[Field] = &[
     Field::new(
         "kind",
         FieldType::Word(DocumentKind::words),
-        "What the document declares: a datasource (a node of the chain), a sink or a simulation",
+        "What the document declares: a datasource (a node of the chain), a sink, a simulation or a network",
     )
     .required(),
     Field::new(
@@ -85,7 +90,7 @@ pub const DOCUMENT_FIELDS: &[Field] = &[
     Field::new(
         "spec",
         FieldType::Nested(Nested::Spec),
-        "The settings of the datasource, sink or simulation",
+        "The settings of the datasource, sink, simulation or network",
     )
     .required(),
 ];
@@ -96,6 +101,7 @@ pub enum AnyDocument {
     Datasource(Document<DatasourceSpec>),
     Sink(Document<SinkSpec>),
     Simulation(Document<SimulationSpec>),
+    Network(Document<NetworkSpec>),
 }
 
 /// What was too broken to read, already reported: later checks must not report its
@@ -128,9 +134,13 @@ pub(crate) fn read(reader: &mut Reader, node: &Node, broken: Broken) -> Option<A
             }
             // Anything not clearly a sink or simulation may be a (mistyped) datasource.
             let is_other_kind = |word: &str| {
-                [DocumentKind::Sink, DocumentKind::Simulation]
-                    .iter()
-                    .any(|k| k.name() == word)
+                [
+                    DocumentKind::Sink,
+                    DocumentKind::Simulation,
+                    DocumentKind::Network,
+                ]
+                .iter()
+                .any(|k| k.name() == word)
             };
             let is_datasource = !entries.iter().any(|(k, v)| {
                 k.name == "kind" && matches!(&v.value, Value::Str(s) if is_other_kind(s))
@@ -185,6 +195,11 @@ fn read_document(reader: &mut Reader, node: &Node) -> Option<AnyDocument> {
         }),
         DocumentKind::Simulation => AnyDocument::Simulation(Document {
             spec: simulation::read(reader, &spec)?,
+            name,
+            place,
+        }),
+        DocumentKind::Network => AnyDocument::Network(Document {
+            spec: network::read(reader, &spec)?,
             name,
             place,
         }),

@@ -173,6 +173,33 @@ impl DurationSpec {
         }
     }
 
+    /// The same distribution with every value multiplied by `factor` (> 0): a spec read in
+    /// seconds (a network's `delay`) becomes one in minutes with `factor = 1/60`.
+    pub fn scaled(&self, factor: f64) -> DurationSpec {
+        match *self {
+            DurationSpec::Empirical { ref quantiles } => DurationSpec::Empirical {
+                quantiles: quantiles.iter().map(|q| q * factor).collect(),
+            },
+            DurationSpec::Constant(d) => DurationSpec::Constant(d * factor),
+            DurationSpec::Uniform { lower, upper } => DurationSpec::Uniform {
+                lower: lower * factor,
+                upper: upper * factor,
+            },
+            DurationSpec::Gaussian { mu, sigma } => DurationSpec::Gaussian {
+                mu: mu * factor,
+                sigma: sigma * factor,
+            },
+            DurationSpec::Exponential { mean } => DurationSpec::Exponential {
+                mean: mean * factor,
+            },
+            // exp(mu + sigma Z) * factor = exp(mu + ln factor + sigma Z).
+            DurationSpec::LogNormal { mu, sigma } => DurationSpec::LogNormal {
+                mu: mu + factor.ln(),
+                sigma,
+            },
+        }
+    }
+
     /// The expected duration in minutes (with the clamp at 0 for gaussians).
     pub fn mean(&self) -> f64 {
         match *self {

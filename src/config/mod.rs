@@ -5,7 +5,7 @@
 //! sorted order) and strings. [`yaml`] parses text into a tree that keeps every node's line
 //! and column; [`document`] dispatches each document to its component family's reader —
 //! [`datasource`] (with [`selection`] and [`duration`]), [`sink`], [`simulation`] (with
-//! [`load`]) — each holding that family's spec types, its `Copy` kind enum (the names, fields
+//! [`load`]), [`network`] — each holding that family's spec types, its `Copy` kind enum (the names, fields
 //! and examples of its types) and its defaults, and reading with the toolkit in [`read`].
 //! Problems are collected as [`Diagnostic`]s that point at a file, line and column.
 //! [`ConfigSet::validate`] adds the checks that span documents (transitions, references,
@@ -17,6 +17,7 @@ pub mod document;
 pub mod duration;
 pub mod file_output;
 pub mod load;
+pub mod network;
 pub mod read;
 pub mod schema;
 pub mod selection;
@@ -32,6 +33,7 @@ pub use document::{At, Document, DocumentKind, FieldPlaces};
 pub use duration::{DurationSpec, DurationType};
 pub use file_output::{Compression, FileOutput, Rotation};
 pub use load::{LoadBehavior, LoadSpec, RateStep, MAX_RATE};
+pub use network::NetworkSpec;
 pub use read::Kind;
 pub use selection::{SelectionSpec, SelectionType};
 pub use simulation::{
@@ -58,6 +60,8 @@ pub struct ConfigSet {
     pub datasources: Vec<Document<DatasourceSpec>>,
     pub sinks: Vec<Document<SinkSpec>>,
     pub simulations: Vec<Document<SimulationSpec>>,
+    /// `kind: network` documents: what the network does to some datasources' events.
+    pub networks: Vec<Document<NetworkSpec>>,
     /// Problems found while reading (syntax, shape, single-document checks).
     pub diagnostics: Diagnostics,
     /// Names of datasource documents too broken to read, already reported; references to
@@ -169,6 +173,7 @@ impl ConfigSet {
                 Some(AnyDocument::Datasource(d)) => self.datasources.push(d),
                 Some(AnyDocument::Sink(d)) => self.sinks.push(d),
                 Some(AnyDocument::Simulation(d)) => self.simulations.push(d),
+                Some(AnyDocument::Network(d)) => self.networks.push(d),
                 None => {}
             }
         }

@@ -142,6 +142,10 @@ pub enum Nested {
     Rotate,
     /// A mapping from event fields to CSV column names.
     Columns,
+    /// A network's `clock`: `offset` and `driftPpm`.
+    NetworkClock,
+    /// A network's `outage`: `every` and `lasting`.
+    Outage,
 }
 
 /// A field's default.

@@ -18,6 +18,7 @@ use super::document::{DocumentKind, DOCUMENT_FIELDS};
 use super::duration::{self, DurationType};
 use super::file_output::ROTATE_FIELDS;
 use super::load::{self, LoadBehavior, LEGACY_CONSTANT, STEP_FIELDS};
+use super::network;
 use super::read::{Field, FieldDefault, FieldType, Kind, Nested};
 use super::selection::SelectionType;
 use super::simulation::{self, SimulationType};
@@ -54,6 +55,10 @@ pub fn json_schema() -> Value {
                 "A sink: where the events of some datasources go",
             ),
             DocumentKind::Simulation => (simulation_spec(), "A simulation: how the chain is run"),
+            DocumentKind::Network => (
+                closed(&[network::FIELDS]),
+                "A network: what clocks and the network do to some datasources' events",
+            ),
         };
         spec["description"] = json!(description);
         definitions.insert(definition(*kind).into(), spec);
@@ -88,6 +93,8 @@ const NESTED: &[Nested] = &[
     Nested::Settings,
     Nested::Rotate,
     Nested::Columns,
+    Nested::NetworkClock,
+    Nested::Outage,
 ];
 
 /// The definition of a document kind's spec.
@@ -107,6 +114,8 @@ fn nested_name(nested: Nested) -> &'static str {
         Nested::Settings => "settings",
         Nested::Rotate => "rotate",
         Nested::Columns => "columns",
+        Nested::NetworkClock => "networkClock",
+        Nested::Outage => "outage",
     }
 }
 
@@ -132,6 +141,8 @@ fn nested_definition(nested: Nested) -> Option<Value> {
             one
         }
         Nested::Columns => closed(&[sink::COLUMN_FIELDS]),
+        Nested::NetworkClock => closed(&[network::CLOCK_FIELDS]),
+        Nested::Outage => closed(&[network::OUTAGE_FIELDS]),
     })
 }
 
@@ -196,7 +207,9 @@ fn type_schema(ty: FieldType) -> Value {
             | Nested::Partition
             | Nested::Settings
             | Nested::Rotate
-            | Nested::Columns => reference(nested_name(nested)),
+            | Nested::Columns
+            | Nested::NetworkClock
+            | Nested::Outage => reference(nested_name(nested)),
         },
     }
 }
@@ -431,6 +444,9 @@ mod tests {
             ("load".into(), load::COMMON_FIELDS),
             ("load step".into(), STEP_FIELDS),
             ("rotate".into(), ROTATE_FIELDS),
+            ("network".into(), network::FIELDS),
+            ("network clock".into(), network::CLOCK_FIELDS),
+            ("outage".into(), network::OUTAGE_FIELDS),
         ];
         of::<DocumentKind>(&mut out);
         of::<SelectionType>(&mut out);

@@ -17,6 +17,8 @@ pub(super) fn check(set: &ConfigSet, sinks: bool) -> Diagnostics {
     duplicate_names(&mut diags, "datasource", &set.datasources);
     duplicate_names(&mut diags, "sink", &set.sinks);
     duplicate_names(&mut diags, "simulation", &set.simulations);
+    duplicate_names(&mut diags, "network", &set.networks);
+    networks(&mut diags, set);
 
     // Node names (`spec.name`) are what transitions refer to; they must be unique too.
     let mut nodes: HashMap<&str, usize> = HashMap::new();
@@ -217,6 +219,96 @@ pub(super) fn check(set: &ConfigSet, sinks: bool) -> Diagnostics {
         );
     }
     diags
+}
+
+/// Network documents: every name they use must be a datasource or a group, and no datasource
+/// may be carried by two of them (which one's effects would apply?).
+fn networks(diags: &mut Diagnostics, set: &ConfigSet) {
+    let real = || {
+        set.datasources
+            .iter()
+            .filter(|d| d.spec.name.value != START)
+    };
+    let groups: BTreeSet<&str> = real().map(|d| d.spec.group.as_str()).collect();
+    // Datasource node name → (network name, the place that matched it).
+    let mut carried: HashMap<&str, (&str, &super::diagnostic::Place)> = HashMap::new();
+    for net in &set.networks {
+        let mut mine: Vec<(&str, &super::diagnostic::Place)> = Vec::new();
+        for r in &net.spec.datasources {
+            let name = r.value.as_str();
+            if set.broken_datasources.iter().any(|b| b == name) {
+                continue;
+            }
+            match real().find(|d| d.spec.name.value == name || d.name.value == name) {
+                Some(ds) => mine.push((ds.spec.name.value.as_str(), &r.place)),
+                None => {
+                    let names = real().map(|d| d.spec.name.value.as_str());
+                    let help = match did_you_mean(name, names) {
+                        Some(close) => format!("did you mean `{close}`?"),
+                        None => "name a loaded datasource (its node or document name)".into(),
+                    };
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "network `{}` names unknown datasource `{name}`",
+                            net.name.value
+                        ))
+                        .at(&r.place)
+                        .help(help),
+                    );
+                }
+            }
+        }
+        for g in &net.spec.groups {
+            let group = g.value.as_str();
+            if !groups.contains(group) {
+                let help = match did_you_mean(group, groups.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!(
+                        "name a group of the loaded datasources: {}",
+                        groups.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "network `{}` names unknown group `{group}`",
+                        net.name.value
+                    ))
+                    .at(&g.place)
+                    .help(help),
+                );
+                continue;
+            }
+            mine.extend(
+                real()
+                    .filter(|d| d.spec.group == group)
+                    .map(|d| (d.spec.name.value.as_str(), &g.place)),
+            );
+        }
+        // A datasource named twice by the same document is the same network: no conflict.
+        let mut seen_here = BTreeSet::new();
+        for (node, place) in mine {
+            if !seen_here.insert(node) {
+                continue;
+            }
+            match carried.get(node) {
+                Some((other, first)) => diags.push(
+                    Diagnostic::error(format!(
+                        "datasource `{node}` is carried by two networks, `{other}` and `{}`",
+                        net.name.value
+                    ))
+                    .at(place)
+                    .help(format!(
+                        "the first match is at {}:{}; let each datasource be matched by one network document",
+                        first.file().display(),
+                        first.loc.line
+                    )),
+                ),
+                None => {
+                    carried.insert(node, (net.name.value.as_str(), place));
+                }
+            }
+        }
+    }
 }
 
 fn duplicate_names<S>(diags: &mut Diagnostics, kind: &str, docs: &[Document<S>]) {

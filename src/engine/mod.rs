@@ -13,11 +13,12 @@
 
 mod queue;
 
-use crate::model::{Chain, Edge, Node, Target};
+use crate::model::{Chain, Edge, Node, Target, Text};
 use crate::time;
 use queue::{CaseQueue, Queue};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use std::num::NonZeroU64;
 
 /// One event, borrowing its strings from the chain.
 #[derive(Clone, Copy, Debug)]
@@ -28,18 +29,47 @@ pub struct Event<'c> {
     pub case: u64,
     pub node: &'c Node,
     pub edge: &'c Edge,
+    /// The activity written: the edge's, or another of its node's after a network renamed
+    /// it ([`crate::network`]).
+    pub label: &'c Text,
+    /// The event is the last of its case that the sinks will see: the engine's last one, or,
+    /// behind a network that reorders and loses events, the last one delivered.
+    pub closes_case: bool,
     /// When the event was meant to be emitted (stream runs with `emittedAt`).
     pub emitted_at_ms: Option<i64>,
+    /// The event's number in the run (runs with a network document): every event as
+    /// generated has its own; a duplicate delivery carries its original's.
+    pub event_id: Option<NonZeroU64>,
+    /// When the event reached the sinks, in event time (runs with a network document).
+    pub arrival_ms: Option<i64>,
 }
 
-impl Event<'_> {
-    pub fn activity(&self) -> &str {
-        self.edge.activity.as_str()
+impl<'c> Event<'c> {
+    /// The engine's event: its edge's activity, closing the case if the edge leads to `<end>`.
+    #[inline]
+    pub fn new(timestamp_ms: i64, case: u64, node: &'c Node, edge: &'c Edge) -> Event<'c> {
+        Event {
+            timestamp_ms,
+            case,
+            node,
+            edge,
+            label: &edge.activity,
+            closes_case: edge.target == Target::End,
+            emitted_at_ms: None,
+            event_id: None,
+            arrival_ms: None,
+        }
     }
 
-    /// True if this event finishes its case.
+    /// The activity written (see [`Event::label`]).
+    pub fn activity(&self) -> &'c str {
+        self.label.as_str()
+    }
+
+    /// True if this event finishes its case for the sinks (see [`Event::closes_case`]).
+    #[inline]
     pub fn ends_case(&self) -> bool {
-        self.edge.target == Target::End
+        self.closes_case
     }
 }
 
@@ -161,13 +191,7 @@ impl<'c> Walk<'c> {
                 queue.requeue_first(at);
             }
         }
-        Event {
-            timestamp_ms,
-            case: case.id,
-            node,
-            edge,
-            emitted_at_ms: None,
-        }
+        Event::new(timestamp_ms, case.id, node, edge)
     }
 
     /// Opens a new case at the time of the most recent event, through `<start>`.

@@ -3,7 +3,8 @@
 //! The columns are the event's fields under the XES names pm4py reads without renaming
 //! (`case:concept:name`, `concept:name`, `time:timestamp`, `org:resource`, `org:group`), or
 //! the names a sink's `columns:` gives them; `emittedAt` is a sixth column when the run stamps
-//! it.
+//! it, and `eventId` and `arrivalTime` the last two in runs with a network document
+//! ([`Csv::with_network`]).
 //!
 //! The writer is our own rather than the csv crate's: `csv::Writer` owns its destination and
 //! buffers into a buffer of its own, while a format writes into the buffer its transport owns;
@@ -32,6 +33,7 @@ pub struct CsvColumns {
 pub struct Csv {
     header: Vec<u8>,
     emitted_at: bool,
+    network: bool,
     timestamps: TimestampWriter,
     itoa: itoa::Buffer,
 }
@@ -56,9 +58,30 @@ impl Csv {
         Csv {
             header,
             emitted_at: columns.emitted_at.is_some(),
+            network: false,
             timestamps: TimestampWriter::new(TimestampFormat::Iso8601),
             itoa: itoa::Buffer::new(),
         }
+    }
+}
+
+/// The columns a network adds, after the others.
+pub const NETWORK_COLUMNS: [&str; 2] = ["eventId", "arrivalTime"];
+
+impl Csv {
+    /// Adds the columns of a run with a network document ([`NETWORK_COLUMNS`]), empty in a
+    /// row whose event lacks them.
+    pub fn with_network(mut self, network: bool) -> Csv {
+        if network && !self.network {
+            self.header.truncate(self.header.len() - 2);
+            for name in NETWORK_COLUMNS {
+                self.header.push(b',');
+                csv_field(name, &mut self.header);
+            }
+            self.header.extend_from_slice(b"\r\n");
+        }
+        self.network |= network;
+        self
     }
 }
 
@@ -72,7 +95,7 @@ impl EventFormat for Csv {
         out.extend_from_slice(b"case_");
         out.extend_from_slice(self.itoa.format(event.case).as_bytes());
         out.push(b',');
-        csv_field(event.edge.activity.as_str(), out);
+        csv_field(event.label.as_str(), out);
         out.push(b',');
         self.timestamps.write(event.timestamp_ms, out);
         out.push(b',');
@@ -82,6 +105,16 @@ impl EventFormat for Csv {
         if self.emitted_at {
             out.push(b',');
             if let Some(at) = event.emitted_at_ms {
+                self.timestamps.write(at, out);
+            }
+        }
+        if self.network {
+            out.push(b',');
+            if let Some(id) = event.event_id {
+                out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
+            }
+            out.push(b',');
+            if let Some(at) = event.arrival_ms {
                 self.timestamps.write(at, out);
             }
         }

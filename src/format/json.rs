@@ -23,13 +23,14 @@ impl EventEncoder {
         }
     }
 
-    /// Appends `{"timestamp":...,"activity":...,"caseid":...,"node":...,"group":...}`.
+    /// Appends `{"timestamp":...,"activity":...,"caseid":...,"node":...,"group":...}`, then
+    /// `"emittedAt"`, `"eventId"` and `"arrivalTime"` where the event has them.
     #[inline]
     pub fn json(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"timestamp\":\"");
         self.timestamps.write(event.timestamp_ms, out);
         out.extend_from_slice(b"\",\"activity\":");
-        out.extend_from_slice(event.edge.activity.json().as_bytes());
+        out.extend_from_slice(event.label.json().as_bytes());
         out.extend_from_slice(b",\"caseid\":\"case_");
         out.extend_from_slice(self.itoa.format(event.case).as_bytes());
         out.extend_from_slice(b"\",\"node\":");
@@ -38,6 +39,15 @@ impl EventEncoder {
         out.extend_from_slice(event.node.group.json().as_bytes());
         if let Some(at) = event.emitted_at_ms {
             out.extend_from_slice(b",\"emittedAt\":\"");
+            self.timestamps.write(at, out);
+            out.push(b'"');
+        }
+        if let Some(id) = event.event_id {
+            out.extend_from_slice(b",\"eventId\":");
+            out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
+        }
+        if let Some(at) = event.arrival_ms {
+            out.extend_from_slice(b",\"arrivalTime\":\"");
             self.timestamps.write(at, out);
             out.push(b'"');
         }

@@ -56,6 +56,7 @@ pub mod ocel;
 pub mod text;
 pub mod xes;
 
+pub use cases::CaseMap;
 pub use csv::{Csv, CsvColumns};
 pub use json::{ConsoleLines, EventEncoder, Json, JsonLines};
 pub use ocel::Ocel;

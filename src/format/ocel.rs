@@ -60,6 +60,8 @@ pub struct Ocel {
     /// The event types: every activity of the datasources the output takes.
     activities: Vec<String>,
     emitted_at: bool,
+    /// The run has a network document: events carry `eventId` and `arrivalTime`.
+    network: bool,
     ending: Ending,
 }
 
@@ -88,8 +90,16 @@ impl Ocel {
             error: None,
             activities,
             emitted_at,
+            network: false,
             ending: Ending::Running,
         })
+    }
+
+    /// Declares and writes the `eventId` and `arrivalTime` event attributes of a run with a
+    /// network document.
+    pub fn with_network(mut self, network: bool) -> Ocel {
+        self.network = network;
+        self
     }
 
     fn object_start(&mut self) {
@@ -116,10 +126,11 @@ impl Ocel {
               {\"name\":\"datasource\",\"attributes\":[{\"name\":\"group\",\"type\":\"string\"}]}],\
               \n\"eventTypes\":[",
         );
-        let attributes: &[u8] = if self.emitted_at {
-            b"[{\"name\":\"emittedAt\",\"type\":\"time\"}]"
-        } else {
-            b"[]"
+        let attributes: &[u8] = match (self.emitted_at, self.network) {
+            (false, false) => b"[]",
+            (true, false) => b"[{\"name\":\"emittedAt\",\"type\":\"time\"}]",
+            (false, true) => b"[{\"name\":\"eventId\",\"type\":\"integer\"},{\"name\":\"arrivalTime\",\"type\":\"time\"}]",
+            (true, true) => b"[{\"name\":\"emittedAt\",\"type\":\"time\"},{\"name\":\"eventId\",\"type\":\"integer\"},{\"name\":\"arrivalTime\",\"type\":\"time\"}]",
         };
         for (i, activity) in self.activities.iter().enumerate() {
             if i > 0 {
@@ -201,12 +212,28 @@ impl EventFormat for Ocel {
         out.extend_from_slice(b"{\"id\":\"e");
         out.extend_from_slice(self.itoa.format(self.events).as_bytes());
         out.extend_from_slice(b"\",\"type\":");
-        out.extend_from_slice(event.edge.activity.json().as_bytes());
+        out.extend_from_slice(event.label.json().as_bytes());
         out.extend_from_slice(b",\"time\":\"");
         self.timestamps.write(event.timestamp_ms, out);
         out.extend_from_slice(b"\",\"attributes\":[");
         if let Some(at) = event.emitted_at_ms {
             out.extend_from_slice(b"{\"name\":\"emittedAt\",\"value\":\"");
+            self.timestamps.write(at, out);
+            out.extend_from_slice(b"\"}");
+        }
+        if let Some(id) = event.event_id {
+            if event.emitted_at_ms.is_some() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"name\":\"eventId\",\"value\":");
+            out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
+            out.push(b'}');
+        }
+        if let Some(at) = event.arrival_ms {
+            if event.emitted_at_ms.is_some() || event.event_id.is_some() {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"name\":\"arrivalTime\",\"value\":\"");
             self.timestamps.write(at, out);
             out.extend_from_slice(b"\"}");
         }

@@ -46,13 +46,14 @@ pub const OPEN_ATTRIBUTE: &str = "def:open";
 #[derive(Clone)]
 struct EventWriter {
     timestamps: TimestampWriter,
+    itoa: itoa::Buffer,
 }
 
 impl EventWriter {
     #[inline]
     fn write(&mut self, event: &Event<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"\t\t<event>\n\t\t\t<string key=\"concept:name\" value=\"");
-        xml_attr(event.edge.activity.as_str(), out);
+        xml_attr(event.label.as_str(), out);
         out.extend_from_slice(b"\"/>\n\t\t\t<date key=\"time:timestamp\" value=\"");
         self.timestamps.write(event.timestamp_ms, out);
         out.extend_from_slice(
@@ -64,6 +65,14 @@ impl EventWriter {
         xml_attr(event.node.group.as_str(), out);
         if let Some(at) = event.emitted_at_ms {
             out.extend_from_slice(b"\"/>\n\t\t\t<date key=\"def:emittedAt\" value=\"");
+            self.timestamps.write(at, out);
+        }
+        if let Some(id) = event.event_id {
+            out.extend_from_slice(b"\"/>\n\t\t\t<int key=\"def:eventId\" value=\"");
+            out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
+        }
+        if let Some(at) = event.arrival_ms {
+            out.extend_from_slice(b"\"/>\n\t\t\t<date key=\"def:arrivalTime\" value=\"");
             self.timestamps.write(at, out);
         }
         out.extend_from_slice(b"\"/>\n\t\t</event>\n");
@@ -171,6 +180,7 @@ impl Xes {
         Xes {
             events: EventWriter {
                 timestamps: TimestampWriter::new(TimestampFormat::Iso8601),
+                itoa: itoa::Buffer::new(),
             },
             itoa: itoa::Buffer::new(),
             open: CaseMap::default(),

@@ -1,21 +1,53 @@
 //! `countBased`: a fixed number of events, as fast as the sinks take them.
+//!
+//! `steps` counts generated events. Behind a network ([`crate::network`]) they reach the
+//! sinks in order of simulated arrival, and when the last is generated everything still in
+//! flight arrives.
 
 use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::SimulationType;
-use crate::engine::Engine;
-use crate::sink::SinkSet;
+use crate::engine::{Engine, Event};
+use crate::network::Stage;
+use crate::sink::{SinkError, SinkSet};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Events between progress reports and stop checks.
 const CHUNK: u64 = 1 << 16;
 
-pub(super) fn run(
-    engine: &mut Engine,
+pub(super) fn run<'c>(
+    engine: &mut Engine<'c>,
     sinks: &mut SinkSet,
     steps: u64,
     options: &RunOptions,
+    network: Option<&mut Stage<'c>>,
+) -> Result<Outcome, Stopped> {
+    match network {
+        None => run_with(engine, sinks, steps, options, |sinks, event| {
+            sinks.dispatch(&event)
+        }),
+        Some(stage) => {
+            let outcome = run_with(engine, sinks, steps, options, |sinks, event| {
+                stage.carry(event, sinks)
+            })?;
+            stage.finish(sinks).map_err(|error| Stopped {
+                events: outcome.events,
+                error,
+            })?;
+            Ok(outcome)
+        }
+    }
+}
+
+/// The loop, with what becomes of each event (straight to the sinks, or into a network)
+/// compiled in.
+fn run_with<'c>(
+    engine: &mut Engine<'c>,
+    sinks: &mut SinkSet,
+    steps: u64,
+    options: &RunOptions,
+    mut send: impl FnMut(&mut SinkSet, Event<'c>) -> Result<(), SinkError>,
 ) -> Result<Outcome, Stopped> {
     let started = Instant::now();
     let mut done = 0u64;
@@ -24,7 +56,7 @@ pub(super) fn run(
         let chunk = (steps - done).min(CHUNK);
         for i in 0..chunk {
             let event = engine.next_event();
-            if let Err(error) = sinks.dispatch(&event) {
+            if let Err(error) = send(sinks, event) {
                 return Err(Stopped {
                     events: done + i + 1,
                     error,

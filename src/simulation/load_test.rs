@@ -11,11 +11,16 @@
 //! `steps` is the number of timeframes. The run ends after `steps` frames, at `maxEvents`
 //! events (the last frame is then cut short and sent as it is), or on SIGINT/SIGTERM between
 //! frames. With fewer frames than `genTimeframesTilStart`, emission starts after the last one.
+//!
+//! Behind a network ([`crate::network`]) frames count generated events; what the sinks get
+//! comes in order of simulated arrival, and what is still in flight at the end goes into one
+//! more frame.
 
 use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{LoadSpec, SimulationType};
 use crate::engine::Engine;
+use crate::network::Stage;
 use crate::pacing::{Load, Schedule};
 use crate::sink::{HttpSink, SinkSet};
 use std::sync::atomic::Ordering;
@@ -27,14 +32,16 @@ pub fn frame_events(load: &mut Load, i: u64) -> u64 {
         .saturating_sub(load.due_by(i as f64))
 }
 
-pub(super) fn run(
-    engine: &mut Engine,
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run<'c>(
+    engine: &mut Engine<'c>,
     sinks: &mut SinkSet,
     load: &LoadSpec,
     gen_timeframes_til_start: u64,
     frames: Option<u64>,
     options: &RunOptions,
     max_events: Option<u64>,
+    mut network: Option<&mut Stage<'c>>,
 ) -> Result<Outcome, Stopped> {
     let load = super::stream::effective_load(load, options);
     let mut load = Load::new(&load);
@@ -54,7 +61,11 @@ pub(super) fn run(
         for _ in 0..count {
             let event = engine.next_event();
             events += 1;
-            sinks.dispatch(&event).map_err(|e| stopped(events, e))?;
+            match network.as_deref_mut() {
+                None => sinks.dispatch(&event),
+                Some(stage) => stage.carry(event, sinks),
+            }
+            .map_err(|e| stopped(events, e))?;
         }
         sinks
             .each(HttpSink::end_frame)
@@ -81,6 +92,14 @@ pub(super) fn run(
                 .each(HttpSink::start)
                 .map_err(|e| stopped(events, e))?;
             started = true;
+        }
+    }
+    if let Some(stage) = network {
+        if stage.next_arrival().is_some() {
+            stage.finish(sinks).map_err(|e| stopped(events, e))?;
+            sinks
+                .each(HttpSink::end_frame)
+                .map_err(|e| stopped(events, e))?;
         }
     }
     if !started {

@@ -19,6 +19,7 @@ use crate::config::{
 };
 use crate::engine::Engine;
 use crate::model::Chain;
+use crate::network::{truth::Truth, NetworkReport, Plan, Stage};
 use crate::sink::{
     MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet, UiMode,
 };
@@ -57,6 +58,8 @@ pub struct RunOptions {
     /// [`SinkSet::ui_handles`] between [`Run::prepare`] and [`Run::execute`]), or print
     /// console lines where there is nothing to draw on.
     pub ui: UiMode,
+    /// Write the ground truth of the network's effects into this folder (docs/realism.md).
+    pub truth: Option<std::path::PathBuf>,
 }
 
 /// What a run did.
@@ -80,6 +83,8 @@ pub struct RunReport {
     pub pacing: Option<PacingReport>,
     /// The simulated clock reached 9999-12-31T23:59:59.999Z and stood still there.
     pub clock_exhausted: bool,
+    /// What the network did (runs with `kind: network` documents or `--truth`).
+    pub network: Option<NetworkReport>,
 }
 
 impl RunReport {
@@ -139,6 +144,10 @@ pub struct Run {
     pub seed_was_random: bool,
     pub start_ms: i64,
     pub options: RunOptions,
+    /// The networks over the chain (with `kind: network` documents or a truth to write).
+    pub network: Option<Plan>,
+    /// The ground truth's files, open (with `--truth`).
+    pub truth: Option<Truth>,
 }
 
 impl Run {
@@ -162,6 +171,7 @@ impl Run {
             spec.timestamp_format = format;
         }
         let chain = Chain::compile(set)?;
+        let network = Plan::compile(set, &chain, options.truth.is_some());
         if set.sinks.is_empty() && extra_sinks.is_empty() {
             return Err(Diagnostic::error("no sink was loaded: the run would produce nothing")
                 .help("add a document with `kind: sink`, e.g. `spec: {type: console, dataSourceRefs: [...]}`")
@@ -176,6 +186,7 @@ impl Run {
                 // Only streams stamp events with `emittedAt`.
                 emitted_at: spec.emitted_at
                     && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
+                network: network.is_some(),
                 ui: options.ui,
             },
             extra_sinks,
@@ -191,7 +202,21 @@ impl Run {
             }
             (None, None) => time::now_ms(),
         };
+        let truth = match &options.truth {
+            None => None,
+            Some(dir) => Some(Truth::create(dir).map_err(|e| {
+                RunError::Unavailable(
+                    Diagnostic::error(format!(
+                        "cannot write the ground truth into {}: {e}",
+                        dir.display()
+                    ))
+                    .help("give --truth a folder that can be created and written"),
+                )
+            })?),
+        };
         Ok(Run {
+            network,
+            truth,
             chain,
             sinks,
             simulation: sim.name.value.clone(),
@@ -218,11 +243,26 @@ impl Run {
         );
         let max_events = self.options.max_events.or(self.spec.max_events);
         let mut pacing = None;
+        let mut stage = self.network.as_ref().map(|plan| {
+            Stage::new(
+                plan,
+                &self.chain,
+                self.seed,
+                self.start_ms,
+                self.truth.take(),
+            )
+        });
         let outcome = match &self.spec.settings.value {
             SimulationSettings::CountBased { steps } => {
                 let steps = self.options.steps.unwrap_or(*steps);
                 let limit = max_events.map_or(steps, |m| m.min(steps));
-                count_based::run(&mut engine, &mut self.sinks, limit, &self.options)
+                count_based::run(
+                    &mut engine,
+                    &mut self.sinks,
+                    limit,
+                    &self.options,
+                    stage.as_mut(),
+                )
             }
             SimulationSettings::Stream { load } => stream::run(
                 &mut engine,
@@ -231,6 +271,7 @@ impl Run {
                 load,
                 &self.options,
                 max_events,
+                stage.as_mut(),
             )
             .map(|(outcome, report)| {
                 pacing = Some(report);
@@ -249,6 +290,7 @@ impl Run {
                 *steps,
                 &self.options,
                 max_events,
+                stage.as_mut(),
             ),
         };
         if let Some(observer) = &self.options.observer {
@@ -261,7 +303,17 @@ impl Run {
                 e => (events, true, Some(e)),
             },
         };
-        let (sinks, errors) = self.sinks.finish();
+        let truth_error = stage.as_mut().and_then(|s| s.close_truth().err());
+        let network = stage.as_ref().map(|s| s.report().clone());
+        drop(stage);
+        let (sinks, mut errors) = self.sinks.finish();
+        if let Some(e) = truth_error {
+            errors.push(SinkError::Io {
+                sink: "truth".into(),
+                context: "writing the ground truth".into(),
+                source: e,
+            });
+        }
         let report = RunReport {
             simulation: self.simulation,
             simulation_type: self.spec.settings.value.simulation_type().name(),
@@ -275,6 +327,7 @@ impl Run {
             interrupted,
             pacing,
             clock_exhausted: engine.clock_exhausted(),
+            network,
         };
         if let Some(e) = run_error.or(errors
             .into_iter()

@@ -10,11 +10,18 @@
 //! finite load (non-repeating `steps`, `trace`) ends. If the sinks cannot keep up, the events
 //! still go out in order as fast as the sinks take them, and the run says how far behind it
 //! is: in the pacing it reports to the observer once a second, and in its [`PacingReport`].
+//!
+//! Behind a network ([`crate::network`]) the pacer paces *generation*: the rate is events
+//! generated per second. With the simulated clock the sinks get the events in order of
+//! simulated arrival as generation moves the clock on; with `clock: wall` a delay is real
+//! time: an event is held until its arrival instant on the wall clock, and the loop wakes for
+//! it. What is still in flight when the stream ends arrives at once.
 
 use super::observe::{Observer, PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
 use crate::engine::Engine;
+use crate::network::Stage;
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
 use crate::sink::SinkSet;
 use crate::time;
@@ -62,13 +69,14 @@ pub(super) fn effective_load(load: &LoadSpec, options: &RunOptions) -> LoadSpec 
     }
 }
 
-pub(super) fn run(
-    engine: &mut Engine,
+pub(super) fn run<'c>(
+    engine: &mut Engine<'c>,
     sinks: &mut SinkSet,
     spec: &SimulationSpec,
     load: &LoadSpec,
     options: &RunOptions,
     max_events: Option<u64>,
+    mut network: Option<&mut Stage<'c>>,
 ) -> Result<(Outcome, PacingReport), Stopped> {
     let load = effective_load(load, options);
     let wall = spec.clock == ClockSpec::Wall;
@@ -94,7 +102,16 @@ pub(super) fn run(
             interrupted = true;
             break;
         }
-        let wake_by = (Instant::now() + NAP).min(status.next_at);
+        let mut wake_by = (Instant::now() + NAP).min(status.next_at);
+        if let Some(arrival) = network
+            .as_deref()
+            .filter(|_| wall)
+            .and_then(Stage::next_arrival)
+        {
+            // Wake for the next arrival on the wall clock.
+            let due = Duration::from_millis(arrival.saturating_sub(wall_start_ms).max(0) as u64);
+            wake_by = wake_by.min(start + due);
+        }
         match pacer.wait(wake_by) {
             Wait::Done => break,
             Wait::Idle => {}
@@ -111,12 +128,27 @@ pub(super) fn run(
                     if spec.emitted_at {
                         event.emitted_at_ms = Some(wall_start_ms + deadline.as_millis() as i64);
                     }
-                    sinks.dispatch(&event).map_err(|e| stopped(n, e))?;
+                    match network.as_deref_mut() {
+                        None => sinks.dispatch(&event),
+                        Some(stage) if wall => stage.push(event, sinks),
+                        Some(stage) => stage.carry(event, sinks),
+                    }
+                    .map_err(|e| stopped(n, e))?;
                 }
                 unflushed = true;
             }
         }
         let now = Instant::now();
+        if let Some(stage) = network.as_deref_mut().filter(|_| wall) {
+            // Everything whose arrival instant has come.
+            let wall_now_ms = wall_start_ms + (now - start).as_millis() as i64;
+            if stage.next_arrival().is_some_and(|a| a <= wall_now_ms) {
+                stage
+                    .release(wall_now_ms + 1, sinks)
+                    .map_err(|e| stopped(pacer.taken(), e))?;
+                unflushed = true;
+            }
+        }
         if unflushed {
             // Flush now if the next event is not imminent (we are about to sleep) or the
             // last flush is long enough ago; otherwise let the next batch join this one.
@@ -145,6 +177,10 @@ pub(super) fn run(
                 );
             }
         }
+    }
+    if let Some(stage) = network {
+        stage.finish(sinks).map_err(|e| stopped(pacer.taken(), e))?;
+        sinks.flush().map_err(|e| stopped(pacer.taken(), e))?;
     }
     let end = Instant::now();
     // The last report has the final counts, so that a watcher ends where the summary does.

@@ -15,6 +15,15 @@ pub struct EventRecord {
     pub group: String,
     #[serde(rename = "emittedAt", default, skip_serializing_if = "Option::is_none")]
     pub emitted_at: Option<String>,
+    /// Runs with a network document (docs/realism.md).
+    #[serde(rename = "eventId", default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<u64>,
+    #[serde(
+        rename = "arrivalTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub arrival_time: Option<String>,
 }
 
 /// A shared view of the events a [`MemorySink`] collected.
@@ -66,6 +75,8 @@ impl Sink for MemorySink {
             node: event.node.name.as_str().to_string(),
             group: event.node.group.as_str().to_string(),
             emitted_at: event.emitted_at_ms.map(|ms| self.timestamps.format(ms)),
+            event_id: event.event_id.map(|id| id.get()),
+            arrival_time: event.arrival_ms.map(|ms| self.timestamps.format(ms)),
         };
         self.handle
             .0

@@ -186,6 +186,9 @@ pub struct SinkOptions {
     pub simulation: String,
     /// The run stamps events with `emittedAt` (formats with a fixed set of columns add one).
     pub emitted_at: bool,
+    /// The run has a network document: events carry `eventId` and `arrivalTime` (formats
+    /// with a fixed set of columns add them).
+    pub network: bool,
     /// What `ui` sinks do: record for a live view, or print console lines.
     pub ui: UiMode,
 }
@@ -277,7 +280,8 @@ impl SinkSet {
                     }
                     ConsoleFormat::Csv => Box::new(ConsoleSink::new(
                         &name,
-                        Csv::new(&csv_columns(columns, options.emitted_at)),
+                        Csv::new(&csv_columns(columns, options.emitted_at))
+                            .with_network(options.network),
                     )),
                     ConsoleFormat::Xes => Box::new(ConsoleSink::new(&name, Xes::new())),
                 },
@@ -301,7 +305,8 @@ impl SinkSet {
                                 .map_err(cannot)?,
                         ),
                         FileFormat::Csv => {
-                            let csv = Csv::new(&csv_columns(columns, options.emitted_at));
+                            let csv = Csv::new(&csv_columns(columns, options.emitted_at))
+                                .with_network(options.network);
                             Box::new(FileSink::create(&name, path, output, csv).map_err(cannot)?)
                         }
                         FileFormat::Xes => Box::new(
@@ -325,7 +330,8 @@ impl SinkSet {
                                     .at(spec.place_of("path"))
                                     .help("check that the folder exists and is writable"),
                                 )
-                            })?;
+                            })?
+                            .with_network(options.network);
                             Box::new(FileSink::create(&name, path, output, ocel).map_err(cannot)?)
                         }
                     }
@@ -507,6 +513,20 @@ impl SinkSet {
             let (from, to) = (self.end_start[n] as usize, self.end_start[n + 1] as usize);
             for &i in &self.ends[from..to] {
                 self.sinks[i as usize].sink.case_ended(event.case)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Case `case` is over, but no event the sinks saw closed it (a network lost its last
+    /// events): every sink that follows cases hears of it, so that it holds nothing for it.
+    ///
+    /// # Errors
+    /// The first sink that fails.
+    pub fn case_closed(&mut self, case: u64) -> Result<(), SinkError> {
+        for named in &mut self.sinks {
+            if named.sink.follows_cases() {
+                named.sink.case_ended(case)?;
             }
         }
         Ok(())

@@ -255,7 +255,8 @@ impl MqttSink {
 }
 
 /// The PUBLISH payload: the event's attributes other than case and activity, as a JSON
-/// object (`timestamp`, `node`, `group`, and `emittedAt` if the event has it).
+/// object (`timestamp`, `node`, `group`, and `emittedAt`, `eventId` and `arrivalTime` if the
+/// event has them).
 fn payload(timestamps: &mut TimestampWriter, event: &Event<'_>) -> Vec<u8> {
     let (node, group) = (event.node.name.json(), event.node.group.json());
     let mut out = Vec::with_capacity(64 + node.len() + group.len());
@@ -267,6 +268,15 @@ fn payload(timestamps: &mut TimestampWriter, event: &Event<'_>) -> Vec<u8> {
     out.extend_from_slice(group.as_bytes());
     if let Some(at) = event.emitted_at_ms {
         out.extend_from_slice(b",\"emittedAt\":\"");
+        timestamps.write(at, &mut out);
+        out.push(b'"');
+    }
+    if let Some(id) = event.event_id {
+        out.extend_from_slice(b",\"eventId\":");
+        out.extend_from_slice(itoa::Buffer::new().format(id.get()).as_bytes());
+    }
+    if let Some(at) = event.arrival_ms {
+        out.extend_from_slice(b",\"arrivalTime\":\"");
         timestamps.write(at, &mut out);
         out.push(b'"');
     }

@@ -1,0 +1,761 @@
+//! The network: what sensors' clocks and the links to the sinks do to events, between the
+//! engine and the sinks (docs/realism.md).
+//!
+//! A run with `kind: network` documents sends every generated event through a [`Stage`]. The
+//! stage numbers the event (`eventId`), applies the effects of its datasource's network —
+//! content noise first (truncate, swap, rename: what the sensor records), then the node's
+//! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
+//! that survive in a min-heap keyed by **arrival time** (then `eventId`, then copy). An event
+//! leaves the heap once nothing that is still to come can arrive before it: when the
+//! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
+//! of any event held back for a swap — has passed its arrival. So the sinks see events in
+//! arrival order, and the order is a pure function of the seed: the ground truth
+//! ([`truth`]) can replay it exactly.
+//!
+//! The stage has its own random stream (the run's seed, [long-jumped] past the engine's), so
+//! with no network document nothing changes, and with one the generated (clean) stream is the
+//! same as without it.
+//!
+//! [long-jumped]: rand_xoshiro::Xoshiro256PlusPlus::long_jump
+
+pub mod truth;
+
+use crate::config::network::NetworkSpec;
+use crate::config::ConfigSet;
+use crate::engine::Event;
+use crate::format::CaseMap;
+use crate::model::{Chain, DurationSampler, Text};
+use crate::sink::{SinkError, SinkSet};
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::num::NonZeroU64;
+use truth::{Fault, Truth};
+
+/// Seconds to the minutes a [`DurationSampler`] samples.
+const MINUTES_PER_SECOND: f64 = 1.0 / 60.0;
+/// Milliseconds per second.
+const MS_PER_SECOND: f64 = 1000.0;
+
+/// The compiled effects of one network document.
+#[derive(Clone, Debug)]
+pub struct Effects {
+    /// The document's name.
+    pub name: String,
+    /// Clock offset (ms) and drift (ppm).
+    pub skew: Option<(f64, f64)>,
+    pub delay: Option<DurationSampler>,
+    pub duplicate: f64,
+    pub drop: f64,
+    /// Time between outages and their length.
+    pub outage: Option<(DurationSampler, DurationSampler)>,
+    pub rename: f64,
+    pub swap: f64,
+    pub truncate: f64,
+}
+
+impl Effects {
+    fn compile(name: &str, spec: &NetworkSpec) -> Effects {
+        let seconds = |d: &crate::config::DurationSpec| {
+            DurationSampler::compile(&d.scaled(MINUTES_PER_SECOND))
+        };
+        Effects {
+            name: name.to_string(),
+            skew: spec
+                .clock
+                .map(|c| (c.offset_secs * MS_PER_SECOND, c.drift_ppm)),
+            delay: spec.delay.as_ref().map(seconds),
+            duplicate: spec.duplicate,
+            drop: spec.drop,
+            outage: spec
+                .outage
+                .as_ref()
+                .map(|o| (seconds(&o.every), seconds(&o.lasting))),
+            rename: spec.rename_activity,
+            swap: spec.swap_adjacent,
+            truncate: spec.truncate,
+        }
+    }
+}
+
+/// The networks of a run, compiled over a chain: which effects apply to each node.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub effects: Vec<Effects>,
+    /// `by_node[n]`: the index in `effects` of node `n`'s network, if it has one.
+    pub by_node: Vec<Option<u32>>,
+    /// `alternatives[n]`: node `n`'s edges with distinct activities (what a rename picks from).
+    alternatives: Vec<Vec<u32>>,
+}
+
+impl Plan {
+    /// The networks of a validated config set; `None` when it has none (and `always` is
+    /// false: a truth to write needs event ids even without effects), so that a run without
+    /// them takes the engine's events straight to the sinks.
+    pub fn compile(set: &ConfigSet, chain: &Chain, always: bool) -> Option<Plan> {
+        if set.networks.is_empty() && !always {
+            return None;
+        }
+        let mut by_node = vec![None; chain.nodes.len()];
+        let mut effects = Vec::new();
+        for doc in &set.networks {
+            let spec = &doc.spec;
+            let index = effects.len() as u32;
+            effects.push(Effects::compile(&doc.name.value, spec));
+            for node in &chain.nodes {
+                let named = spec
+                    .datasources
+                    .iter()
+                    .any(|r| r.value == node.name.as_str() || r.value == node.doc_name);
+                let grouped = spec.groups.iter().any(|g| g.value == node.group.as_str());
+                // Validation refuses a node matched twice; the first match wins otherwise.
+                if (named || grouped) && by_node[node.index as usize].is_none() {
+                    by_node[node.index as usize] = Some(index);
+                }
+            }
+        }
+        let alternatives = chain
+            .nodes
+            .iter()
+            .map(|node| {
+                let mut distinct: Vec<u32> = Vec::new();
+                for (i, edge) in node.edges.iter().enumerate() {
+                    if !distinct
+                        .iter()
+                        .any(|&j| node.edges[j as usize].activity == edge.activity)
+                    {
+                        distinct.push(i as u32);
+                    }
+                }
+                distinct
+            })
+            .collect();
+        Some(Plan {
+            effects,
+            by_node,
+            alternatives,
+        })
+    }
+}
+
+/// Where the stage delivers: the sinks of a run, or a counter in the analysis.
+pub trait Receiver {
+    type Error;
+    /// Takes one delivered event.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    fn deliver(&mut self, event: &Event<'_>) -> Result<(), Self::Error>;
+    /// A case is over but its last delivered event did not close it (its closing events were
+    /// lost): a receiver that holds events per case lets go of this one.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    fn case_closed(&mut self, case: u64) -> Result<(), Self::Error>;
+}
+
+impl Receiver for SinkSet {
+    type Error = SinkError;
+
+    #[inline]
+    fn deliver(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
+        self.dispatch(event)
+    }
+
+    fn case_closed(&mut self, case: u64) -> Result<(), SinkError> {
+        SinkSet::case_closed(self, case)
+    }
+}
+
+/// A copy of an event on its way: ordered by arrival, then id, then copy (`id * 2 + copy`);
+/// the event itself waits in the slab at `slot`, so that the heap moves 24 bytes, not 100.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    arrival_ms: i64,
+    order: u64,
+    slot: u32,
+}
+
+/// The events in flight, by slot; freed slots are reused.
+#[derive(Default)]
+struct Slab<'c> {
+    events: Vec<Event<'c>>,
+    free: Vec<u32>,
+}
+
+impl<'c> Slab<'c> {
+    #[inline]
+    fn put(&mut self, event: Event<'c>) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = event;
+                slot
+            }
+            None => {
+                self.events.push(event);
+                (self.events.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn take(&mut self, slot: u32) -> Event<'c> {
+        self.free.push(slot);
+        self.events[slot as usize]
+    }
+}
+
+/// Which end of a case a truncation takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Head,
+    Tail,
+}
+
+/// What the stage knows of an open case.
+#[derive(Clone, Copy, Debug, Default)]
+struct CaseState {
+    /// Copies of its events in the heap.
+    in_flight: u32,
+    /// The engine emitted its last event.
+    done: bool,
+    truncate: Option<Side>,
+    /// An event waiting for the case's next one, to trade times with it.
+    /// Its slot in the slab.
+    held: Option<u32>,
+}
+
+/// A node's outage schedule: the current (or next) outage, `[start, end)`.
+#[derive(Clone, Copy, Debug)]
+struct Outage {
+    start: i64,
+    end: i64,
+}
+
+/// What a stage did, for the run's report.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkReport {
+    /// Events generated (each with its own `eventId`).
+    pub generated: u64,
+    /// Copies delivered to the sinks.
+    pub delivered: u64,
+    /// Events lost (dropped or truncated).
+    pub lost: u64,
+    /// Extra copies (duplicates).
+    pub duplicated: u64,
+}
+
+/// The network stage of a run (see the module docs).
+pub struct Stage<'c> {
+    /// What happens on the way: the effects, the random stream, the heap.
+    link: Link<'c>,
+    /// What the stage knows of each open case.
+    cases: CaseMap<CaseState>,
+    next_id: u64,
+    /// The latest generation time seen.
+    clock: i64,
+    /// Times (and ids) of the events held for a swap: none of them has been sent yet.
+    held: BTreeSet<(i64, u64)>,
+}
+
+/// The stage apart from its case table, so that both can be borrowed at once.
+struct Link<'c> {
+    plan: &'c Plan,
+    chain: &'c Chain,
+    rng: Xoshiro256PlusPlus,
+    start_ms: i64,
+    heap: BinaryHeap<Reverse<InFlight>>,
+    slab: Slab<'c>,
+    outages: Vec<Option<Outage>>,
+    truth: Option<Truth>,
+    report: NetworkReport,
+}
+
+impl<'c> Stage<'c> {
+    /// A stage for a run of `chain` with `seed` from `start_ms`, writing the ground truth to
+    /// `truth` if given.
+    pub fn new(
+        plan: &'c Plan,
+        chain: &'c Chain,
+        seed: u64,
+        start_ms: i64,
+        truth: Option<Truth>,
+    ) -> Stage<'c> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        // Past the engine's stream: the clean events do not depend on the network.
+        rng.long_jump();
+        Stage {
+            link: Link {
+                plan,
+                chain,
+                rng,
+                start_ms,
+                heap: BinaryHeap::new(),
+                slab: Slab::default(),
+                outages: vec![None; chain.nodes.len()],
+                truth,
+                report: NetworkReport::default(),
+            },
+            cases: CaseMap::default(),
+            next_id: 0,
+            clock: i64::MIN,
+            held: BTreeSet::new(),
+        }
+    }
+
+    /// The latest generation time seen (the engine's clock).
+    pub fn clock(&self) -> i64 {
+        self.clock
+    }
+
+    /// The earliest arrival among the events in flight.
+    pub fn next_arrival(&self) -> Option<i64> {
+        self.link.heap.peek().map(|Reverse(f)| f.arrival_ms)
+    }
+
+    /// What the stage did so far.
+    pub fn report(&self) -> &NetworkReport {
+        &self.link.report
+    }
+
+    /// The chain the stage carries events of.
+    pub fn chain(&self) -> &'c Chain {
+        self.link.chain
+    }
+
+    /// Takes one event from the engine and delivers what has arrived by the engine's clock.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    #[inline]
+    pub fn carry<R: Receiver>(&mut self, event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
+        self.push(event, to)?;
+        self.release(self.clock, to)
+    }
+
+    /// Takes one event from the engine (in generation order) without delivering anything.
+    ///
+    /// # Errors
+    /// The receiver failed (told of a case that closed without a delivered event).
+    pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
+        self.next_id += 1;
+        let link = &mut self.link;
+        link.report.generated += 1;
+        let id = self.next_id;
+        event.event_id = NonZeroU64::new(id);
+        if let Some(truth) = &mut link.truth {
+            truth.clean(&event);
+        }
+        self.clock = self.clock.max(event.timestamp_ms);
+        let fx =
+            link.plan.by_node[event.node.index as usize].map(|i| &link.plan.effects[i as usize]);
+        let ends = event.closes_case;
+        // Whether the delivered stream closes the case is the stage's to say.
+        event.closes_case = false;
+        let case = event.case;
+        let mut first = false;
+        let state = self.cases.entry(case).or_insert_with(|| {
+            first = true;
+            CaseState::default()
+        });
+        if first {
+            if let Some(fx) = fx.filter(|fx| fx.truncate > 0.0) {
+                if link.rng.random::<f64>() < fx.truncate {
+                    state.truncate = Some(if link.rng.random::<f64>() < 0.5 {
+                        Side::Head
+                    } else {
+                        Side::Tail
+                    });
+                }
+            }
+        }
+        if ends {
+            state.done = true;
+        }
+        let truncated = match state.truncate {
+            Some(Side::Head) => first,
+            Some(Side::Tail) => ends,
+            None => false,
+        };
+        if truncated {
+            link.report.lost += 1;
+            link.fault(
+                id,
+                Fault::Truncate {
+                    head: state.truncate == Some(Side::Head),
+                },
+            );
+            if let Some(slot) = state.held.take() {
+                let held = link.slab.take(slot);
+                self.held.remove(&(held.timestamp_ms, id_of(&held)));
+                state.in_flight += link.send(held);
+            }
+        } else if let Some(slot) = state.held.take() {
+            let mut held = link.slab.take(slot);
+            self.held.remove(&(held.timestamp_ms, id_of(&held)));
+            let (a, b) = (held.timestamp_ms, event.timestamp_ms);
+            held.timestamp_ms = b;
+            event.timestamp_ms = a;
+            let held_id = id_of(&held);
+            link.fault(
+                held_id,
+                Fault::Swap {
+                    with: id,
+                    timestamp_ms: b,
+                },
+            );
+            link.fault(
+                id,
+                Fault::Swap {
+                    with: held_id,
+                    timestamp_ms: a,
+                },
+            );
+            state.in_flight += link.send(held);
+            state.in_flight += link.send(event);
+        } else if !ends && fx.is_some_and(|fx| fx.swap > 0.0 && link.rng.random::<f64>() < fx.swap)
+        {
+            self.held.insert((event.timestamp_ms, id));
+            state.held = Some(link.slab.put(event));
+        } else {
+            state.in_flight += link.send(event);
+        }
+        if state.done && state.in_flight == 0 && state.held.is_none() {
+            // Nothing of the case is on its way: its closing events were lost.
+            self.cases.remove(&case);
+            return to.case_closed(case);
+        }
+        Ok(())
+    }
+
+    /// Delivers, in arrival order, every event that arrives before `watermark_ms` (the
+    /// engine's clock, or the wall clock of a real-time stream) and before any event held for
+    /// a swap could: later events cannot arrive earlier.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    #[inline]
+    pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
+        let held = self.held.first().map_or(i64::MAX, |&(t, _)| t);
+        let until = watermark_ms.min(held);
+        while let Some(Reverse(next)) = self.link.heap.peek() {
+            if next.arrival_ms >= until {
+                break;
+            }
+            let Some(Reverse(flight)) = self.link.heap.pop() else {
+                break;
+            };
+            self.deliver(flight, to)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the run: the events held for a swap go unswapped, and everything in flight
+    /// arrives, in order.
+    ///
+    /// # Errors
+    /// The receiver failed.
+    pub fn finish<R: Receiver>(&mut self, to: &mut R) -> Result<(), R::Error> {
+        // In id order, so that the run's end does not depend on the table's order.
+        let slab = &self.link.slab;
+        let mut held: Vec<(u64, u64)> = self
+            .cases
+            .iter()
+            .filter_map(|(&case, s)| {
+                s.held
+                    .map(|slot| (id_of(&slab.events[slot as usize]), case))
+            })
+            .collect();
+        held.sort_unstable();
+        for (_, case) in held {
+            if let Some(state) = self.cases.get_mut(&case) {
+                if let Some(slot) = state.held.take() {
+                    let event = self.link.slab.take(slot);
+                    state.in_flight += self.link.send(event);
+                }
+            }
+        }
+        self.held.clear();
+        while let Some(Reverse(flight)) = self.link.heap.pop() {
+            self.deliver(flight, to)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes writing the ground truth.
+    ///
+    /// # Errors
+    /// A truth file could not be written.
+    pub fn close_truth(&mut self) -> std::io::Result<()> {
+        match self.link.truth.take() {
+            Some(truth) => truth.close(),
+            None => Ok(()),
+        }
+    }
+
+    #[inline]
+    fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
+        let mut event = self.link.slab.take(flight.slot);
+        event.arrival_ms = Some(flight.arrival_ms);
+        if let Some(state) = self.cases.get_mut(&event.case) {
+            state.in_flight -= 1;
+            if state.done && state.in_flight == 0 && state.held.is_none() {
+                event.closes_case = true;
+                self.cases.remove(&event.case);
+            }
+        }
+        self.link.report.delivered += 1;
+        to.deliver(&event)
+    }
+}
+
+impl<'c> Link<'c> {
+    #[inline]
+    fn fault(&mut self, id: u64, fault: Fault<'_>) {
+        if let Some(truth) = &mut self.truth {
+            truth.fault(id, &fault);
+        }
+    }
+
+    /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
+    /// surviving copies go into the heap. Returns how many.
+    fn send(&mut self, mut event: Event<'c>) -> u32 {
+        let id = id_of(&event);
+        let plan: &'c Plan = self.plan;
+        let node = event.node.index as usize;
+        let Some(fx) = plan.by_node[node] else {
+            self.push_copy(event, event.timestamp_ms, 0);
+            return 1;
+        };
+        let fx = &plan.effects[fx as usize];
+        let sent = event.timestamp_ms;
+        if fx.rename > 0.0 {
+            let choices = &plan.alternatives[node];
+            if choices.len() > 1 && self.rng.random::<f64>() < fx.rename {
+                let edges = &event.node.edges;
+                let at = choices
+                    .iter()
+                    .position(|&e| edges[e as usize].activity == *event.label)
+                    .unwrap_or(0);
+                let mut pick = self.rng.random_range(0..choices.len() - 1);
+                if pick >= at {
+                    pick += 1;
+                }
+                let to: &'c Text = &edges[choices[pick] as usize].activity;
+                self.fault(
+                    id,
+                    Fault::Rename {
+                        from: event.label.as_str(),
+                        to: to.as_str(),
+                    },
+                );
+                event.label = to;
+            }
+        }
+        if let Some((offset_ms, ppm)) = fx.skew {
+            let since = (sent - self.start_ms) as f64;
+            let skew = round(offset_ms + since * ppm * 1e-6);
+            event.timestamp_ms = sent
+                .saturating_add(skew)
+                .clamp(crate::time::MIN_MS, crate::time::MAX_MS);
+            self.fault(
+                id,
+                Fault::Skew {
+                    skew_ms: skew,
+                    timestamp_ms: event.timestamp_ms,
+                },
+            );
+        }
+        if fx.drop > 0.0 && self.rng.random::<f64>() < fx.drop {
+            self.report.lost += 1;
+            self.fault(id, Fault::Drop);
+            return 0;
+        }
+        let copies = if fx.duplicate > 0.0 && self.rng.random::<f64>() < fx.duplicate {
+            self.report.duplicated += 1;
+            self.fault(id, Fault::Duplicate);
+            2
+        } else {
+            1
+        };
+        let mut leaves = sent;
+        if let Some((every, lasting)) = &fx.outage {
+            if let Some(outage) = self.outage_at(node, every, lasting, sent) {
+                leaves = outage.end;
+                self.fault(
+                    id,
+                    Fault::Outage {
+                        start_ms: outage.start,
+                        end_ms: outage.end,
+                    },
+                );
+            }
+        }
+        for copy in 0..copies {
+            let arrival = match &fx.delay {
+                Some(delay) => {
+                    let ms = delay.sample_ms(&mut self.rng);
+                    let arrival = leaves.saturating_add(ms);
+                    self.fault(
+                        id,
+                        Fault::Delay {
+                            copy,
+                            delay_ms: ms,
+                            arrival_ms: arrival,
+                        },
+                    );
+                    arrival
+                }
+                None => leaves,
+            };
+            self.push_copy(event, arrival, copy);
+        }
+        u32::from(copies)
+    }
+
+    /// The outage node `node` is in at `t`, if any; moves its schedule along.
+    fn outage_at(
+        &mut self,
+        node: usize,
+        every: &DurationSampler,
+        lasting: &DurationSampler,
+        t: i64,
+    ) -> Option<Outage> {
+        let mut current = match self.outages[node] {
+            Some(o) => o,
+            None => {
+                let start = self.start_ms.saturating_add(every.sample_ms(&mut self.rng));
+                Outage {
+                    start,
+                    end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
+                }
+            }
+        };
+        while t >= current.end && current.end < crate::time::MAX_MS {
+            let start = current
+                .end
+                .saturating_add(every.sample_ms(&mut self.rng).max(1));
+            current = Outage {
+                start,
+                end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
+            };
+        }
+        self.outages[node] = Some(current);
+        (current.start <= t && t < current.end).then_some(current)
+    }
+
+    #[inline]
+    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
+        let order = id_of(&event) * 2 + u64::from(copy);
+        let slot = self.slab.put(event);
+        self.heap.push(Reverse(InFlight {
+            arrival_ms,
+            order,
+            slot,
+        }));
+    }
+}
+
+/// Rounds half away from zero, as `f64::round`, without its libm call on baseline x86-64.
+#[inline]
+fn round(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        -((0.5 - x) as i64)
+    }
+}
+
+fn id_of(event: &Event<'_>) -> u64 {
+    event.event_id.map_or(0, NonZeroU64::get)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use std::convert::Infallible;
+
+    /// Keeps (arrival, id, closes) of every delivered event, and the cases closed without one.
+    #[derive(Default)]
+    struct Keep {
+        delivered: Vec<(i64, u64, u64, bool)>,
+        closed: Vec<u64>,
+    }
+
+    impl Receiver for Keep {
+        type Error = Infallible;
+        fn deliver(&mut self, e: &Event<'_>) -> Result<(), Infallible> {
+            let id = id_of(e);
+            self.delivered
+                .push((e.arrival_ms.unwrap_or(i64::MIN), id, e.case, e.closes_case));
+            Ok(())
+        }
+        fn case_closed(&mut self, case: u64) -> Result<(), Infallible> {
+            self.closed.push(case);
+            Ok(())
+        }
+    }
+
+    fn set(network: &str) -> ConfigSet {
+        let mut set = ConfigSet::new();
+        // Zero durations: every event of a run happens at the same instant, so only the
+        // tie-breaks order them.
+        set.add_str(
+            "ties.yaml",
+            &format!(
+                "kind: datasource\nname: \"<start>\"\nspec: {{name: \"<start>\", selection: uniform, eventData: [{{activity: \"\", transition: A, duration: 0}}]}}\n---\nkind: datasource\nname: A\nspec: {{name: A, group: g, selection: genericProbability, distribution: [0.7, 0.3], eventData: [{{activity: a, transition: A, duration: 0}}, {{activity: z, transition: \"<end>\", duration: 0}}]}}\n---\nkind: network\nname: n\nspec: {network}\n"
+            ),
+        );
+        assert!(!set.validate().has_errors(), "{}", set.validate().render());
+        set
+    }
+
+    fn deliver_all(set: &ConfigSet, events: usize) -> Keep {
+        let chain = Chain::compile(set).unwrap();
+        let plan = Plan::compile(set, &chain, false).unwrap();
+        let mut engine = Engine::new(&chain, 3, 0, 7);
+        let mut stage = Stage::new(&plan, &chain, 3, 0, None);
+        let mut keep = Keep::default();
+        for _ in 0..events {
+            let Ok(()) = stage.carry(engine.next_event(), &mut keep);
+        }
+        let Ok(()) = stage.finish(&mut keep);
+        keep
+    }
+
+    #[test]
+    fn ties_leave_in_id_order_and_each_finished_case_closes_once() {
+        let keep = deliver_all(
+            &set("{groups: [g], swapAdjacent: 0.5, duplicate: 0.5, drop: 0.2, truncate: 0.5}"),
+            20_000,
+        );
+        let keys: Vec<(i64, u64)> = keep.delivered.iter().map(|d| (d.0, d.1)).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "out of order");
+        // A case is closed once: by its last delivered event, or by word that nothing of it
+        // is left on the way.
+        let mut closed: Vec<u64> = keep
+            .delivered
+            .iter()
+            .filter(|d| d.3)
+            .map(|d| d.2)
+            .chain(keep.closed.iter().copied())
+            .collect();
+        let n = closed.len();
+        closed.sort_unstable();
+        closed.dedup();
+        assert_eq!(closed.len(), n, "a case closed twice");
+        // No event of a closed case comes after its closing.
+        for (i, d) in keep.delivered.iter().enumerate().filter(|(_, d)| d.3) {
+            assert!(keep.delivered[i + 1..].iter().all(|later| later.2 != d.2));
+        }
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        for x in [-2.5, -2.4, -0.5, 0.0, 0.4, 0.5, 2.5, 1e12 + 0.5] {
+            assert_eq!(round(x), x.round() as i64, "{x}");
+        }
+    }
+}
