@@ -65,6 +65,7 @@ pub mod kafka;
 pub mod metrics;
 pub mod model;
 pub mod pacing;
+pub mod shard;
 pub mod simulation;
 pub mod sink;
 pub mod time;

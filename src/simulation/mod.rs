@@ -5,20 +5,25 @@
 //! its own module: `count_based` (as fast as possible), `stream` (real time, paced) and
 //! `load_test` (timeframes for a load backend). While a run goes, it reports its progress to
 //! the [`Observer`] of its [`RunOptions`] ([`observe`]); the library itself prints nothing.
+//! A run can be one shard of a workload ([`RunOptions::shard`]), and [`Workers`] runs several
+//! shards in one process, a thread each.
 
 mod count_based;
 pub mod load_test;
 pub mod observe;
 mod stream;
+pub mod workers;
 
 pub use observe::{Observer, Observers, PacingStatus, Progress};
 pub use stream::PacingReport;
+pub use workers::Workers;
 
 use crate::config::{
     ConfigSet, Diagnostic, Diagnostics, Kind, SimulationSettings, SimulationSpec, TimestampFormat,
 };
 use crate::engine::Engine;
 use crate::model::Chain;
+use crate::shard::Shard;
 use crate::sink::{
     MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet, UiMode,
 };
@@ -57,6 +62,10 @@ pub struct RunOptions {
     /// [`SinkSet::ui_handles`] between [`Run::prepare`] and [`Run::execute`]), or print
     /// console lines where there is nothing to draw on.
     pub ui: UiMode,
+    /// Which part of the workload this run makes (`--shard K/N`; the whole by default): its
+    /// share of `steps`, `maxEvents`, `maxConcurrentCases` and of the load at every instant,
+    /// its own case ids and random stream (see [`crate::shard`]).
+    pub shard: Shard,
 }
 
 /// What a run did.
@@ -162,6 +171,7 @@ impl Run {
             spec.timestamp_format = format;
         }
         let chain = Chain::compile(set)?;
+        spec.max_concurrent_cases = concurrent_share(&spec, options.shard)?;
         if set.sinks.is_empty() && extra_sinks.is_empty() {
             return Err(Diagnostic::error("no sink was loaded: the run would produce nothing")
                 .help("add a document with `kind: sink`, e.g. `spec: {type: console, dataSourceRefs: [...]}`")
@@ -177,6 +187,7 @@ impl Run {
                 emitted_at: spec.emitted_at
                     && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
                 ui: options.ui,
+                shard: options.shard,
             },
             extra_sinks,
         )?;
@@ -210,17 +221,23 @@ impl Run {
     /// ([`RunError::Undelivered`], with the report).
     pub fn execute(mut self) -> Result<RunReport, RunError> {
         let started = std::time::Instant::now();
-        let mut engine = Engine::new(
+        let shard = self.options.shard;
+        let mut engine = Engine::for_shard(
             &self.chain,
             self.seed,
             self.start_ms,
             self.spec.max_concurrent_cases as usize,
+            shard,
         );
-        let max_events = self.options.max_events.or(self.spec.max_events);
+        let max_events = self
+            .options
+            .max_events
+            .or(self.spec.max_events)
+            .map(|m| shard.share(m));
         let mut pacing = None;
         let outcome = match &self.spec.settings.value {
             SimulationSettings::CountBased { steps } => {
-                let steps = self.options.steps.unwrap_or(*steps);
+                let steps = shard.share(self.options.steps.unwrap_or(*steps));
                 let limit = max_events.map_or(steps, |m| m.min(steps));
                 count_based::run(&mut engine, &mut self.sinks, limit, &self.options)
             }
@@ -292,6 +309,27 @@ impl Run {
             });
         }
         Ok(report)
+    }
+}
+
+/// This shard's share of `maxConcurrentCases`; a shard that would get none is an error, as it
+/// could never open a case.
+fn concurrent_share(spec: &SimulationSpec, shard: Shard) -> Result<u32, Diagnostic> {
+    let total = spec.max_concurrent_cases;
+    match shard.share(u64::from(total)) {
+        0 => Err(Diagnostic::error(format!(
+            "maxConcurrentCases is {total}: split into {} shards, shard {shard} would have no \
+             case open, and so no events",
+            shard.count()
+        ))
+        .at(&spec.settings.place)
+        .help(format!(
+            "each shard needs at least one open case: run at most {total} shards (shards × \
+             workers), or raise maxConcurrentCases to {} or more",
+            shard.count()
+        ))),
+        // At most the whole, so it fits.
+        share => Ok(share as u32),
     }
 }
 
