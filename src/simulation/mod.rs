@@ -314,7 +314,7 @@ impl Run {
 
 /// This shard's share of `maxConcurrentCases`; a shard that would get none is an error, as it
 /// could never open a case.
-fn concurrent_share(spec: &SimulationSpec, shard: Shard) -> Result<u32, Diagnostic> {
+pub(super) fn concurrent_share(spec: &SimulationSpec, shard: Shard) -> Result<u32, Diagnostic> {
     let total = spec.max_concurrent_cases;
     match shard.share(u64::from(total)) {
         0 => Err(Diagnostic::error(format!(

@@ -6,7 +6,8 @@
 //! files, its own Kafka producer), so nothing on the hot path is shared or locked. Sinks that
 //! cannot be split that way are refused when W > 1: the console and `ui` sinks (one terminal),
 //! `memory` (one collection per run), `http` (one backend takes one generator's frames in
-//! order), and a file sink whose `path` has no `{shard}` (two writers on one file).
+//! order), a file sink whose `path` has no `{shard}` (two writers on one file), and an MQTT
+//! sink whose `clientId` has none (the broker keeps one connection per id).
 //!
 //! What the workers do is added up: one [`Observer`] sees the sum of their progress (once each
 //! has reported), and one [`RunReport`] has the sum of their events and of each sink's
@@ -60,14 +61,25 @@ impl Workers {
                 }));
             }
         }
+        let whole = options.shard;
+        let shards = (0..workers)
+            .map(|w| {
+                whole.worker(w, workers).map_err(|e| {
+                    Diagnostic::error(format!("--shard {whole} with --workers {workers}: {e}"))
+                        .help("use fewer shards or fewer workers")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Every shard's share is checked before any sink is built (and a file created).
+        if let Ok(sim) = set.simulation(options.simulation.as_deref()) {
+            for &shard in &shards {
+                super::concurrent_share(&sim.spec, shard)?;
+            }
+        }
         let mut runs: Vec<Run> = Vec::with_capacity(workers as usize);
         let mut options = options;
-        let whole = options.shard;
-        for w in 0..workers {
-            options.shard = whole.worker(w, workers).map_err(|e| {
-                Diagnostic::error(format!("--shard {whole} with --workers {workers}: {e}"))
-                    .help("use fewer shards or fewer workers")
-            })?;
+        for (w, shard) in shards.into_iter().enumerate() {
+            options.shard = shard;
             let run = Run::prepare(set, options.clone(), Vec::new())?;
             if w == 0 {
                 // One seed and one start for all, so that one line repeats the whole run.
@@ -211,7 +223,21 @@ fn unsplittable(name: &str, spec: &SinkSpec, workers: u32) -> Option<Diagnostic>
                 ))
             })
         }
-        SinkSettings::Kafka(_) | SinkSettings::Mqtt(_) | SinkSettings::Blackhole => None,
+        SinkSettings::Mqtt(mqtt) => {
+            let id = mqtt.client_id.as_deref()?;
+            (!id.contains(SHARD_PLACEHOLDER)).then(|| {
+                Diagnostic::error(format!(
+                    "sink `{name}` connects as MQTT client `{id}`, and {workers} workers would \
+                     all use that id: the broker keeps one connection per id and drops the others"
+                ))
+                .at(spec.place_of("clientId"))
+                .help(format!(
+                    "put {SHARD_PLACEHOLDER} in the id, e.g. `clientId: {id}-{SHARD_PLACEHOLDER}`, \
+                     or leave clientId out for a generated one per worker"
+                ))
+            })
+        }
+        SinkSettings::Kafka(_) | SinkSettings::Blackhole => None,
     }
 }
 
