@@ -456,7 +456,9 @@ fn refused(args: &[String], envs: &[(&str, &str)]) -> String {
 fn bad_shards_workers_and_unsplittable_sinks_are_refused_with_the_fix() {
     let cb = config("count-based.yaml");
     let with = |extra: &[&str]| [cb.clone(), strings(extra)].concat();
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, &[&str])> = vec![
+    // (arguments, environment, what the message must say)
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+    let cases: Vec<Case> = vec![
         (
             with(&["--shard", "3/3"]),
             vec![],
