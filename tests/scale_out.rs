@@ -535,3 +535,25 @@ fn bad_shards_workers_and_unsplittable_sinks_are_refused_with_the_fix() {
         );
     }
 }
+
+#[test]
+fn one_summary_adds_the_workers_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = def()
+        .current_dir(dir.path())
+        .arg("run")
+        .args(config("count-based.yaml"))
+        .args(["--seed", "11", "--steps", "3001", "--workers", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("def: 3001 events in "), "{stderr}");
+    assert!(stderr.contains("sinks: files (file) 3001"), "{stderr}");
+    assert!(
+        stderr.contains("events-0.jsonl (1001 events)")
+            && stderr.contains("events-1.jsonl (1000 events)")
+            && stderr.contains("events-2.jsonl (1000 events)"),
+        "{stderr}"
+    );
+}
