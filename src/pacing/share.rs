@@ -46,25 +46,24 @@ mod tests {
     use crate::config::LoadSpec;
     use crate::pacing::Load;
 
-    fn shards(n: u64) -> Vec<Share<Load>> {
-        let load = LoadSpec::Sinus {
+    /// A shaped load, with rates that make fractional counts.
+    fn sinus() -> LoadSpec {
+        LoadSpec::Sinus {
             mean: 37.0,
             amplitude: 30.0,
             phase: 7.0,
-        };
+        }
+    }
+
+    fn shards(n: u64) -> Vec<Share<Load>> {
         (0..n)
-            .map(|k| Share::new(Load::new(&load), Shard::new(k, n).unwrap()))
+            .map(|k| Share::new(Load::new(&sinus()), Shard::new(k, n).unwrap()))
             .collect()
     }
 
     #[test]
     fn the_shares_add_up_to_the_whole_at_every_instant() {
-        let whole_spec = LoadSpec::Sinus {
-            mean: 37.0,
-            amplitude: 30.0,
-            phase: 7.0,
-        };
-        let mut whole = Load::new(&whole_spec);
+        let mut whole = Load::new(&sinus());
         let mut parts = shards(3);
         for i in 0..2000 {
             let t = i as f64 * 0.0137;
@@ -75,15 +74,10 @@ mod tests {
 
     #[test]
     fn a_shards_deadlines_are_its_events_of_the_whole_schedule() {
-        let whole_spec = LoadSpec::Sinus {
-            mean: 37.0,
-            amplitude: 30.0,
-            phase: 7.0,
-        };
         let mut parts = shards(3);
         for (k, part) in parts.iter_mut().enumerate() {
             // A schedule's cursors move forward only: a fresh one per shard.
-            let mut whole = Load::new(&whole_spec);
+            let mut whole = Load::new(&sinus());
             for m in 1..200u64 {
                 let n = (m - 1) * 3 + k as u64 + 1;
                 assert_eq!(part.deadline(m), whole.deadline(n));

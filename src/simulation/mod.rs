@@ -100,6 +100,24 @@ impl RunReport {
     pub fn undelivered(&self) -> u64 {
         self.sinks.iter().map(|s| s.delivery.failed).sum()
     }
+
+    /// The run's outcome: failed with `error` (a sink's), or with the events not delivered,
+    /// or this report.
+    fn into_result(self, error: Option<SinkError>) -> Result<RunReport, RunError> {
+        if let Some(error) = error {
+            return Err(RunError::Sink {
+                error,
+                report: Box::new(self),
+            });
+        }
+        if self.undelivered() > 0 {
+            return Err(RunError::Undelivered {
+                undelivered: self.undelivered(),
+                report: Box::new(self),
+            });
+        }
+        Ok(self)
+    }
 }
 
 /// Why a run failed.
@@ -293,22 +311,10 @@ impl Run {
             pacing,
             clock_exhausted: engine.clock_exhausted(),
         };
-        if let Some(e) = run_error.or(errors
+        let error = run_error.or(errors
             .into_iter()
-            .find(|e| !matches!(e, SinkError::Closed { .. })))
-        {
-            return Err(RunError::Sink {
-                error: e,
-                report: Box::new(report),
-            });
-        }
-        if report.undelivered() > 0 {
-            return Err(RunError::Undelivered {
-                undelivered: report.undelivered(),
-                report: Box::new(report),
-            });
-        }
-        Ok(report)
+            .find(|e| !matches!(e, SinkError::Closed { .. })));
+        report.into_result(error)
     }
 }
 

@@ -278,20 +278,7 @@ fn combine(results: Vec<Result<RunReport, RunError>>) -> Result<RunReport, RunEr
     if let Some(e) = other {
         return Err(e);
     }
-    let report = sum(reports);
-    if let Some(error) = sink_error {
-        return Err(RunError::Sink {
-            error,
-            report: Box::new(report),
-        });
-    }
-    if report.undelivered() > 0 {
-        return Err(RunError::Undelivered {
-            undelivered: report.undelivered(),
-            report: Box::new(report),
-        });
-    }
-    Ok(report)
+    sum(reports).into_result(sink_error)
 }
 
 /// The workers' reports added up: events, each sink's counts (the sinks are the same, in
