@@ -54,6 +54,9 @@ bench() {
     echo "| $label: W=2 / W=1 | | | **$(awk "BEGIN {printf \"%.2f×\", $wall1 / $wall2}")** |"
 }
 
+# Other processes matter more here than anywhere: Linux gives each session a fair share, so
+# while anything else is busy, two workers share one core. Say what the machine was doing.
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "| what | command | median of $RUNS | events/s |"
 echo "| --- | --- | --- | --- |"
 cat > "$OUT/workers-blackhole.yaml" <<'EOF'
@@ -69,6 +72,7 @@ spec: {type: countBased, steps: 100000000, maxConcurrentCases: 10}
 EOF
 bench "countBased → blackhole, maxConcurrentCases 10, $N events" "$N" \
     "$DEF" run "$DS" "$OUT/workers-blackhole.yaml" --seed 1 --steps "$N" --quiet
+echo "load average after the blackhole: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 if [ "${KAFKA:-1}" = 0 ]; then exit 0; fi
 if ! (exec 3<>"/dev/tcp/${BOOTSTRAP%:*}/${BOOTSTRAP##*:}") 2>/dev/null; then
