@@ -68,6 +68,7 @@ pub mod metrics;
 pub mod model;
 pub mod network;
 pub mod pacing;
+pub mod shard;
 pub mod simulation;
 pub mod sink;
 pub mod time;

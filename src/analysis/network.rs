@@ -164,7 +164,14 @@ pub fn estimate(set: &ConfigSet) -> Result<Option<NetworkEstimate>, Diagnostic> 
     };
     let start_ms = MONTE_CARLO_START_MS;
     let mut engine = Engine::new(&chain, MONTE_CARLO_SEED, start_ms, concurrency as usize);
-    let mut stage = Stage::new(&plan, &chain, MONTE_CARLO_SEED, start_ms, None);
+    let mut stage = Stage::new(
+        &plan,
+        &chain,
+        MONTE_CARLO_SEED,
+        start_ms,
+        None,
+        crate::shard::Shard::WHOLE,
+    );
     let mut counter = Counter::default();
     for _ in 0..MONTE_CARLO_EVENTS {
         let Ok(()) = stage.carry(engine.next_event(), &mut counter);

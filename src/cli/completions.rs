@@ -2,8 +2,8 @@
 //! clap definition, so they always match the binary that prints them (and no build script has
 //! to compile the command line a second time).
 
-use super::{write_output, Cli, EXIT_CONFIG, EXIT_RUNTIME};
-use clap::{Args, CommandFactory};
+use super::{write_output, EXIT_CONFIG, EXIT_RUNTIME};
+use clap::Args;
 use clap_complete::Shell;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ pub struct ManArgs {
 
 /// The command line's definition, as completions and man pages describe it.
 fn definition() -> clap::Command {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = super::command().disable_help_subcommand(true);
     cmd.build();
     cmd
 }

@@ -25,6 +25,7 @@ mod analyze;
 mod backend;
 mod completions;
 mod dashboard;
+mod env;
 mod graph;
 mod learn;
 mod metrics;
@@ -35,7 +36,7 @@ mod signals;
 mod truth;
 mod validate;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 pub const EXIT_RUNTIME: u8 = 1;
@@ -60,6 +61,8 @@ pub const EXIT_CONFIG: u8 = 2;
         def schema -o def.schema.json             a JSON Schema of the config, for editors\n  \
         def learn log.xes -o learned/             a chain learned from an event log\n  \
         LOAD=5000 def run stream.yaml --duration 60   a real-time stream at 5000 events/s\n  \
+        def run configs/ --seed 7 --shard 0/3     the first of three shards of one workload\n  \
+        DEF_CONFIG=configs/ DEF_SEED=7 def run    the same flags from the environment\n  \
         def backend --output file:events.jsonl    the load backend, for loadTest runs"
 )]
 struct Cli {
@@ -90,10 +93,19 @@ enum Command {
     Man(completions::ManArgs),
     /// The ground truth of a run with a network (`def run --truth DIR`): replay it.
     Truth(truth::TruthArgs),
+    /// List the environment variables def reads: VARIABLE, command and flag, tab-separated.
+    #[command(hide = true)]
+    Env(env::EnvArgs),
+}
+
+/// The command line's definition: the derived one, with a `DEF_*` variable on every flag of
+/// `run` and `backend` (see [`env`]).
+pub fn command() -> clap::Command {
+    env::with_env(Cli::command())
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate::validate(args),
@@ -106,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
         Command::Truth(args) => truth::truth(args),
+        Command::Env(args) => env::env(args),
     }
 }
 

@@ -6,7 +6,10 @@ use def::config::{
     ConfigSet, Kind, LoadBehavior, SimulationSettings, SimulationType, SinkType, TimestampFormat,
 };
 use def::metrics::RunMetrics;
-use def::simulation::{Observer, Observers, PacingReport, Run, RunError, RunOptions, RunReport};
+use def::shard::{Shard, MAX_SHARDS};
+use def::simulation::{
+    Observer, Observers, PacingReport, RunError, RunOptions, RunReport, Workers,
+};
 use def::sink::UiMode;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +18,8 @@ use std::sync::Arc;
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Config files or directories; none runs the bundled assembly-line example.
+    /// Config files or directories; none runs the bundled assembly-line example. [env:
+    /// DEF_CONFIG, several paths separated by `:` as in PATH; used when no path is given]
     paths: Vec<PathBuf>,
     /// Random seed: the same seed (and start time) gives the same events, byte for byte.
     #[arg(long)]
@@ -57,6 +61,16 @@ pub struct RunArgs {
     /// faults.jsonl, chain.json, run.json (docs/realism.md).
     #[arg(long, value_name = "DIR")]
     truth: Option<PathBuf>,
+    /// Make part K of N of the workload (K from 0): its share of steps, maxEvents,
+    /// maxConcurrentCases and the load, case ids no other shard uses, its own random stream.
+    /// See docs/scale-out.md.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Run W shards of the workload as threads of this process (with --shard K/N, worker w
+    /// is shard K*W+w of N*W); one summary adds them up. File sink paths need {shard}.
+    #[arg(long, value_name = "W", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SHARDS)))]
+    workers: u32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -123,7 +137,10 @@ fn parse_time(text: &str) -> Result<StartTime, String> {
     def::time::parse_start_time(text).map(|t| StartTime(Some(t)))
 }
 
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(mut args: RunArgs) -> ExitCode {
+    if args.paths.is_empty() {
+        args.paths = super::env::config_paths();
+    }
     let set = if args.paths.is_empty() {
         ConfigSet::example()
     } else {
@@ -179,8 +196,11 @@ pub fn run(args: RunArgs) -> ExitCode {
         stop: stop.clone(),
         ui: if live { UiMode::Live } else { UiMode::Console },
         truth: args.truth.clone(),
+        shard: args.shard.unwrap_or(Shard::WHOLE),
     };
-    let result = Run::prepare(&set, options, Vec::new()).and_then(|mut run| {
+    let result = Workers::prepare(&set, options, args.workers).and_then(|mut workers| {
+        // Every worker runs the same simulation; the first speaks for them.
+        let run = &mut workers.runs_mut()[0];
         if let (Some(rate), false) = (load, args.quiet) {
             warn_unused_load(rate, &run.spec.settings.value);
         }
@@ -192,6 +212,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 )
             })?;
         }
+        // A live view has one worker: Workers::prepare refuses ui sinks with more.
         let dashboard = if live {
             let kind = run.spec.settings.value.simulation_type();
             let handles = run.sinks.ui_handles();
@@ -215,9 +236,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Some(metrics) = &metrics {
             observers.push(Arc::new(metrics.clone()));
         }
-        run.options.observer =
-            (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn Observer>);
-        let result = run.execute();
+        workers.observe(
+            (!observers.is_empty()).then(|| Arc::new(Observers(observers)) as Arc<dyn Observer>),
+        );
+        let result = workers.execute();
         if let Some(dashboard) = dashboard {
             dashboard.close();
         }

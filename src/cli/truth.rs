@@ -58,6 +58,7 @@ pub fn write_run_files(set: &ConfigSet, run: &Run, dir: &Path) -> Result<(), Str
         command_line: std::env::args().collect(),
         timestamp_format: run.spec.timestamp_format.name().to_string(),
         simulation: run.simulation.clone(),
+        shard: run.options.shard.to_string(),
         config_files: set
             .sources
             .iter()

@@ -10,10 +10,15 @@
 //!
 //! One event costs a pop and a push on that queue, one alias-table choice and one duration
 //! sample: no allocation, no name lookup.
+//!
+//! A sharded engine ([`Engine::for_shard`], see [`crate::shard`]) differs in two numbers
+//! only, both fixed when it is made: its cases are numbered from K + 1 in steps of N, and its
+//! generator starts K·2^128 draws into the seed's stream. Shard 0 of 1 is the plain engine.
 
 mod queue;
 
 use crate::model::{Chain, Edge, Node, Target, Text};
+use crate::shard::Shard;
 use crate::time;
 use queue::{CaseQueue, Queue};
 use rand::SeedableRng;
@@ -95,6 +100,9 @@ struct Walk<'c> {
     free_slots: Vec<u32>,
     max_open: usize,
     next_case: u64,
+    /// The first case's number and the step between case numbers (1 and 1 unsharded).
+    first_case: u64,
+    case_stride: u64,
     last_ms: i64,
     /// Selections made so far per node; `<start>` is the last entry.
     selections: Vec<u64>,
@@ -104,16 +112,36 @@ struct Walk<'c> {
 impl<'c> Engine<'c> {
     /// An engine at `start_ms` with at most `max_open` cases open at once (at least 1).
     pub fn new(chain: &'c Chain, seed: u64, start_ms: i64, max_open: usize) -> Engine<'c> {
+        Engine::for_shard(chain, seed, start_ms, max_open, Shard::WHOLE)
+    }
+
+    /// The engine of one shard of a workload: its cases are numbered K+1, K+1+N, ..., and its
+    /// random stream is the seed's, jumped K·2^128 draws ahead, so that no two shards share an
+    /// id or a random number. `max_open` is this shard's own bound (its share).
+    pub fn for_shard(
+        chain: &'c Chain,
+        seed: u64,
+        start_ms: i64,
+        max_open: usize,
+        shard: Shard,
+    ) -> Engine<'c> {
         let max_open = max_open.max(1);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        if shard.index() > 0 {
+            // K·2^128 draws ahead: a shard would need 2^128 draws to reach the next one's.
+            rng.jump_ce(u64::from(shard.index()), 128);
+        }
         Engine {
             queue: CaseQueue::new(max_open),
             walk: Walk {
                 chain,
-                rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+                rng,
                 cases: Vec::with_capacity(max_open.min(1 << 16)),
                 free_slots: Vec::new(),
                 max_open,
-                next_case: 1,
+                next_case: shard.first_case(),
+                first_case: shard.first_case(),
+                case_stride: u64::from(shard.count()),
                 last_ms: start_ms,
                 selections: vec![0; chain.nodes.len() + 1],
                 finished: 0,
@@ -143,7 +171,7 @@ impl<'c> Engine<'c> {
 
     /// Cases opened so far.
     pub fn started_cases(&self) -> u64 {
-        self.walk.next_case - 1
+        (self.walk.next_case - self.walk.first_case) / self.walk.case_stride
     }
 
     /// The timestamp of the most recent event (the start time before the first).
@@ -217,7 +245,7 @@ impl<'c> Walk<'c> {
             node: first,
             edge,
         };
-        self.next_case += 1;
+        self.next_case += self.case_stride;
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.cases[slot as usize] = case;
@@ -333,6 +361,39 @@ mod tests {
         assert!(engine.clock_exhausted());
         let mut writer = time::TimestampWriter::new(time::TimestampFormat::Iso8601);
         assert_eq!(writer.format(last), "9999-12-31T23:59:59.999+00:00");
+    }
+
+    #[test]
+    fn shards_number_their_cases_apart_and_draw_apart() {
+        let chain = chain();
+        let take = |shard: Shard| {
+            let mut engine = Engine::for_shard(&chain, 9, 0, 5, shard);
+            let events: Vec<(i64, u64, u32)> = (0..2000)
+                .map(|_| {
+                    let e = engine.next_event();
+                    (e.timestamp_ms, e.case, e.node.index)
+                })
+                .collect();
+            (events, engine.started_cases())
+        };
+        // Shard 0 of any N walks exactly like the whole run, under other case numbers.
+        let (whole, _) = take(Shard::WHOLE);
+        let (first, _) = take(Shard::new(0, 3).unwrap());
+        let renumbered: Vec<_> = whole
+            .iter()
+            .map(|&(t, c, n)| (t, 3 * (c - 1) + 1, n))
+            .collect();
+        assert_eq!(first, renumbered);
+        for k in 0..3 {
+            let (events, started) = take(Shard::new(k, 3).unwrap());
+            assert!(events.iter().all(|e| (e.1 - 1) % 3 == k));
+            let max = events.iter().map(|e| e.1).max().unwrap();
+            assert!(max <= 3 * (started - 1) + k + 1);
+        }
+        // Another shard's random stream: another walk.
+        let (second, _) = take(Shard::new(1, 3).unwrap());
+        let times = |e: &[(i64, u64, u32)]| e.iter().map(|x| (x.0, x.2)).collect::<Vec<_>>();
+        assert_ne!(times(&first), times(&second));
     }
 
     #[test]

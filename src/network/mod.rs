@@ -25,6 +25,7 @@ use crate::config::ConfigSet;
 use crate::engine::Event;
 use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
+use crate::shard::Shard;
 use crate::sink::{SinkError, SinkSet};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -253,6 +254,8 @@ pub struct Stage<'c> {
     /// What the stage knows of each open case.
     cases: CaseMap<CaseState>,
     next_id: u64,
+    /// Which part of the workload this stage carries: event ids follow its numbering.
+    shard: Shard,
     /// The latest generation time seen.
     clock: i64,
     /// Times (and ids) of the events held for a swap: none of them has been sent yet.
@@ -274,17 +277,24 @@ struct Link<'c> {
 
 impl<'c> Stage<'c> {
     /// A stage for a run of `chain` with `seed` from `start_ms`, writing the ground truth to
-    /// `truth` if given.
+    /// `truth` if given. For a shard K of N (`--shard`), the random stream is jumped K·2^128
+    /// draws further and event ids are numbered as cases are (K+1, K+1+N, ...), so that no two
+    /// shards share a fault draw or an `eventId`.
     pub fn new(
         plan: &'c Plan,
         chain: &'c Chain,
         seed: u64,
         start_ms: i64,
         truth: Option<Truth>,
+        shard: Shard,
     ) -> Stage<'c> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        // Past the engine's stream: the clean events do not depend on the network.
+        // Past the engine's stream (whose shards start at K·2^128 < 2^192 draws): the clean
+        // events do not depend on the network.
         rng.long_jump();
+        for _ in 0..shard.index() {
+            rng.jump();
+        }
         Stage {
             link: Link {
                 plan,
@@ -299,6 +309,7 @@ impl<'c> Stage<'c> {
             },
             cases: CaseMap::default(),
             next_id: 0,
+            shard,
             clock: i64::MIN,
             held: BTreeSet::new(),
         }
@@ -342,7 +353,7 @@ impl<'c> Stage<'c> {
         self.next_id += 1;
         let link = &mut self.link;
         link.report.generated += 1;
-        let id = self.next_id;
+        let id = self.shard.global(self.next_id);
         event.event_id = NonZeroU64::new(id);
         if let Some(truth) = &mut link.truth {
             truth.clean(&event);
@@ -716,7 +727,7 @@ mod tests {
         let chain = Chain::compile(set).unwrap();
         let plan = Plan::compile(set, &chain, false).unwrap();
         let mut engine = Engine::new(&chain, 3, 0, 7);
-        let mut stage = Stage::new(&plan, &chain, 3, 0, None);
+        let mut stage = Stage::new(&plan, &chain, 3, 0, None, Shard::WHOLE);
         let mut keep = Keep::default();
         for _ in 0..events {
             let Ok(()) = stage.carry(engine.next_event(), &mut keep);

@@ -86,8 +86,16 @@ pub struct RunInfo {
     /// The timestamp format of the delivered events.
     pub timestamp_format: String,
     pub simulation: String,
+    /// Which part of the workload the run made (`--shard K/N`; `0/1`, the whole, without
+    /// one): its event ids are K+1, K+1+N, ... and its config's shares are K's.
+    #[serde(default = "whole_shard")]
+    pub shard: String,
     /// Every config file read, with the SHA-256 of its bytes.
     pub config_files: Vec<ConfigHash>,
+}
+
+fn whole_shard() -> String {
+    "0/1".to_string()
 }
 
 /// A config file and the SHA-256 of its text.
@@ -303,17 +311,21 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             )
         })?;
     let mut events = Vec::new();
+    // Event ids rise through clean.jsonl: 1, 2, 3, ... or, for a shard K of N, K+1, K+1+N, ...
+    let mut index_of: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
     for (i, line) in read(CLEAN_FILE)?.lines().enumerate() {
         let clean: Clean =
             serde_json::from_str(line).map_err(|e| bad(CLEAN_FILE, i + 1, e.to_string()))?;
         let time_ms = ms(&clean.timestamp).map_err(|e| bad(CLEAN_FILE, i + 1, e))?;
-        if clean.event_id != events.len() as u64 + 1 {
+        let last = events.last().map_or(0, |e: &Replayed| e.clean.event_id);
+        if clean.event_id <= last {
             return Err(bad(
                 CLEAN_FILE,
                 i + 1,
                 format!("eventId {} out of sequence", clean.event_id),
             ));
         }
+        index_of.insert(clean.event_id, events.len());
         events.push(Replayed {
             clean,
             time_ms,
@@ -331,9 +343,9 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             let text = ms_of.ok_or_else(|| bad(FAULTS_FILE, i + 1, "a time is missing".into()))?;
             ms(text).map_err(|e| bad(FAULTS_FILE, i + 1, e))
         };
-        let Some(event) = (fault.event_id as usize)
-            .checked_sub(1)
-            .and_then(|n| events.get_mut(n))
+        let Some(event) = index_of
+            .get(&fault.event_id)
+            .and_then(|&n| events.get_mut(n))
         else {
             return Err(bad(
                 FAULTS_FILE,

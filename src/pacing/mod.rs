@@ -7,19 +7,24 @@
 //! - [`pacer`]: a [`Pacer`] follows a schedule in real time against absolute deadlines,
 //!   sleeping precisely and handing out due events in batches.
 //!
+//! A [`Share`] is one shard's exact part of a schedule (see [`crate::shard`]).
+//!
 //! [`Lateness`] records how late each event went out against its deadline, for the summary
 //! and the benchmarks.
 
 pub mod load;
 pub mod pacer;
+pub mod share;
 
 pub use load::{Load, Schedule};
 pub use pacer::{Pacer, PacerConfig, Wait};
+pub use share::Share;
 
 use std::time::Duration;
 
 /// Lateness of emission against deadlines, in microseconds, in an HDR histogram (3
 /// significant digits, up to an hour; later values are recorded as an hour).
+#[derive(Clone)]
 pub struct Lateness {
     histogram: hdrhistogram::Histogram<u64>,
 }
@@ -61,6 +66,12 @@ impl Lateness {
             p999: at(0.999),
             max: Duration::from_micros(h.max()),
         }
+    }
+
+    /// Adds `other`'s records to these (the workers of one process, summed).
+    pub fn add(&mut self, other: &Lateness) {
+        // Both have the same bounds, so the addition cannot fail.
+        let _ = self.histogram.add(&other.histogram);
     }
 
     /// Events recorded.

@@ -15,19 +15,23 @@
 //! Behind a network ([`crate::network`]) frames count generated events; what the sinks get
 //! comes in order of simulated arrival, and what is still in flight at the end goes into one
 //! more frame.
+//!
+//! A shard's frame `i` has its share of tick `i`'s events ([`Share`]); every shard makes the
+//! same number of frames.
 
 use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{LoadSpec, SimulationType};
 use crate::engine::Engine;
 use crate::network::Stage;
-use crate::pacing::{Load, Schedule};
+use crate::pacing::{Load, Schedule, Share};
 use crate::sink::{HttpSink, SinkSet};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-/// The events of frame `i` under `load`: tick `i`'s exact count.
-pub fn frame_events(load: &mut Load, i: u64) -> u64 {
+/// The events of frame `i` under `load`: tick `i`'s exact count (a shard's share of it for a
+/// [`Share`] of the load).
+pub fn frame_events<S: Schedule>(load: &mut S, i: u64) -> u64 {
     load.due_by(i as f64 + 1.0)
         .saturating_sub(load.due_by(i as f64))
 }
@@ -44,7 +48,7 @@ pub(super) fn run<'c>(
     mut network: Option<&mut Stage<'c>>,
 ) -> Result<Outcome, Stopped> {
     let load = super::stream::effective_load(load, options);
-    let mut load = Load::new(&load);
+    let mut load = Share::new(Load::new(&load), options.shard);
     let max_events = max_events.unwrap_or(u64::MAX);
     let mut events = 0u64;
     let mut started = false;

@@ -5,14 +5,18 @@
 //! its own module: `count_based` (as fast as possible), `stream` (real time, paced) and
 //! `load_test` (timeframes for a load backend). While a run goes, it reports its progress to
 //! the [`Observer`] of its [`RunOptions`] ([`observe`]); the library itself prints nothing.
+//! A run can be one shard of a workload ([`RunOptions::shard`]), and [`Workers`] runs several
+//! shards in one process, a thread each.
 
 mod count_based;
 pub mod load_test;
 pub mod observe;
 mod stream;
+pub mod workers;
 
 pub use observe::{Observer, Observers, PacingStatus, Progress};
 pub use stream::PacingReport;
+pub use workers::Workers;
 
 use crate::config::{
     ConfigSet, Diagnostic, Diagnostics, Kind, SimulationSettings, SimulationSpec, TimestampFormat,
@@ -20,6 +24,7 @@ use crate::config::{
 use crate::engine::Engine;
 use crate::model::Chain;
 use crate::network::{truth::Truth, NetworkReport, Plan, Stage};
+use crate::shard::Shard;
 use crate::sink::{
     MemoryHandle, NamedSink, SinkBuildError, SinkError, SinkOptions, SinkReport, SinkSet, UiMode,
 };
@@ -60,6 +65,10 @@ pub struct RunOptions {
     pub ui: UiMode,
     /// Write the ground truth of the network's effects into this folder (docs/realism.md).
     pub truth: Option<std::path::PathBuf>,
+    /// Which part of the workload this run makes (`--shard K/N`; the whole by default): its
+    /// share of `steps`, `maxEvents`, `maxConcurrentCases` and of the load at every instant,
+    /// its own case ids and random stream (see [`crate::shard`]).
+    pub shard: Shard,
 }
 
 /// What a run did.
@@ -95,6 +104,24 @@ impl RunReport {
     /// Events that sinks took but did not deliver.
     pub fn undelivered(&self) -> u64 {
         self.sinks.iter().map(|s| s.delivery.failed).sum()
+    }
+
+    /// The run's outcome: failed with `error` (a sink's), or with the events not delivered,
+    /// or this report.
+    fn into_result(self, error: Option<SinkError>) -> Result<RunReport, RunError> {
+        if let Some(error) = error {
+            return Err(RunError::Sink {
+                error,
+                report: Box::new(self),
+            });
+        }
+        if self.undelivered() > 0 {
+            return Err(RunError::Undelivered {
+                undelivered: self.undelivered(),
+                report: Box::new(self),
+            });
+        }
+        Ok(self)
     }
 }
 
@@ -172,6 +199,7 @@ impl Run {
         }
         let chain = Chain::compile(set)?;
         let network = Plan::compile(set, &chain, options.truth.is_some());
+        spec.max_concurrent_cases = concurrent_share(&spec, options.shard)?;
         if set.sinks.is_empty() && extra_sinks.is_empty() {
             return Err(Diagnostic::error("no sink was loaded: the run would produce nothing")
                 .help("add a document with `kind: sink`, e.g. `spec: {type: console, dataSourceRefs: [...]}`")
@@ -188,6 +216,7 @@ impl Run {
                     && matches!(spec.settings.value, SimulationSettings::Stream { .. }),
                 network: network.is_some(),
                 ui: options.ui,
+                shard: options.shard,
             },
             extra_sinks,
         )?;
@@ -235,13 +264,19 @@ impl Run {
     /// ([`RunError::Undelivered`], with the report).
     pub fn execute(mut self) -> Result<RunReport, RunError> {
         let started = std::time::Instant::now();
-        let mut engine = Engine::new(
+        let shard = self.options.shard;
+        let mut engine = Engine::for_shard(
             &self.chain,
             self.seed,
             self.start_ms,
             self.spec.max_concurrent_cases as usize,
+            shard,
         );
-        let max_events = self.options.max_events.or(self.spec.max_events);
+        let max_events = self
+            .options
+            .max_events
+            .or(self.spec.max_events)
+            .map(|m| shard.share(m));
         let mut pacing = None;
         let mut stage = self.network.as_ref().map(|plan| {
             Stage::new(
@@ -250,11 +285,12 @@ impl Run {
                 self.seed,
                 self.start_ms,
                 self.truth.take(),
+                shard,
             )
         });
         let outcome = match &self.spec.settings.value {
             SimulationSettings::CountBased { steps } => {
-                let steps = self.options.steps.unwrap_or(*steps);
+                let steps = shard.share(self.options.steps.unwrap_or(*steps));
                 let limit = max_events.map_or(steps, |m| m.min(steps));
                 count_based::run(
                     &mut engine,
@@ -329,22 +365,31 @@ impl Run {
             clock_exhausted: engine.clock_exhausted(),
             network,
         };
-        if let Some(e) = run_error.or(errors
+        let error = run_error.or(errors
             .into_iter()
-            .find(|e| !matches!(e, SinkError::Closed { .. })))
-        {
-            return Err(RunError::Sink {
-                error: e,
-                report: Box::new(report),
-            });
-        }
-        if report.undelivered() > 0 {
-            return Err(RunError::Undelivered {
-                undelivered: report.undelivered(),
-                report: Box::new(report),
-            });
-        }
-        Ok(report)
+            .find(|e| !matches!(e, SinkError::Closed { .. })));
+        report.into_result(error)
+    }
+}
+
+/// This shard's share of `maxConcurrentCases`; a shard that would get none is an error, as it
+/// could never open a case.
+pub(super) fn concurrent_share(spec: &SimulationSpec, shard: Shard) -> Result<u32, Diagnostic> {
+    let total = spec.max_concurrent_cases;
+    match shard.share(u64::from(total)) {
+        0 => Err(Diagnostic::error(format!(
+            "maxConcurrentCases is {total}: split into {} shards, shard {shard} would have no \
+             case open, and so no events",
+            shard.count()
+        ))
+        .at(&spec.settings.place)
+        .help(format!(
+            "each shard needs at least one open case: run at most {total} shards (shards × \
+             workers), or raise maxConcurrentCases to {} or more",
+            shard.count()
+        ))),
+        // At most the whole, so it fits.
+        share => Ok(share as u32),
     }
 }
 

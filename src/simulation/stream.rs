@@ -16,13 +16,15 @@
 //! simulated arrival as generation moves the clock on; with `clock: wall` a delay is real
 //! time: an event is held until its arrival instant on the wall clock, and the loop wakes for
 //! it. What is still in flight when the stream ends arrives at once.
+//!
+//! A shard paces its [`Share`] of the load: its part of the events due at every instant.
 
 use super::observe::{Observer, PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
 use crate::engine::Engine;
 use crate::network::Stage;
-use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Wait};
+use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Share, Wait};
 use crate::sink::SinkSet;
 use crate::time;
 use std::sync::atomic::Ordering;
@@ -83,7 +85,7 @@ pub(super) fn run<'c>(
     let duration = options.duration_secs.or(spec.duration_secs);
     let start = Instant::now();
     let wall_start_ms = time::now_ms();
-    let mut pacer = Pacer::new(Load::new(&load), start);
+    let mut pacer = Pacer::new(Share::new(Load::new(&load), options.shard), start);
     if let Some(n) = max_events {
         pacer = pacer.limit_events(n);
     }
@@ -221,7 +223,7 @@ fn report_progress(
     elapsed: Duration,
     engine: &Engine,
     sinks: &SinkSet,
-    pacer: &Pacer<Load>,
+    pacer: &Pacer<Share<Load>>,
     max_events: Option<u64>,
     pacing: PacingStatus,
     lateness: &Lateness,
@@ -264,7 +266,7 @@ impl Status {
 
     /// The pacing over the interval since the last call (or the one before, if the
     /// last call is less than half a status interval ago).
-    fn update(&mut self, now: Instant, pacer: &mut Pacer<Load>) -> PacingStatus {
+    fn update(&mut self, now: Instant, pacer: &mut Pacer<Share<Load>>) -> PacingStatus {
         self.next_at = now + STATUS_EVERY;
         let taken = pacer.taken();
         let due = pacer.due_total(now);
@@ -302,7 +304,8 @@ mod tests {
     #[test]
     fn a_short_last_interval_reports_the_rate_of_the_one_before() {
         let start = Instant::now();
-        let mut pacer = Pacer::new(Load::constant(500.0), start).until(Duration::from_secs(4));
+        let load = Share::new(Load::constant(500.0), crate::shard::Shard::WHOLE);
+        let mut pacer = Pacer::new(load, start).until(Duration::from_secs(4));
         let mut status = Status::new(start);
         let at = |ms| start + Duration::from_millis(ms);
         let due = pacer.due_total(at(1000));

@@ -41,6 +41,7 @@ use crate::config::{
 use crate::engine::Event;
 use crate::format::{ConsoleLines, Csv, CsvColumns, JsonLines, Ocel, Xes};
 use crate::model::Chain;
+use crate::shard::Shard;
 use std::any::Any;
 use std::collections::BTreeMap;
 
@@ -191,6 +192,15 @@ pub struct SinkOptions {
     pub network: bool,
     /// What `ui` sinks do: record for a live view, or print console lines.
     pub ui: UiMode,
+    /// The shard this run makes: `{shard}` in file paths and MQTT client ids becomes its
+    /// number, and generated MQTT client ids get it as a suffix (see [`crate::shard`]).
+    pub shard: Shard,
+}
+
+/// `path` with `{shard}` replaced by the shard's number (a path that is not UTF-8 has none).
+fn shard_path(path: &std::path::Path, shard: Shard) -> std::path::PathBuf {
+    path.to_str()
+        .map_or_else(|| path.to_path_buf(), |p| shard.fill(p).into())
 }
 
 /// What one sink did in a run.
@@ -291,6 +301,7 @@ impl SinkSet {
                     output,
                     columns,
                 } => {
+                    let path = &shard_path(path, options.shard);
                     // The config is fine; the file system is not (yet): a runtime failure.
                     let cannot = |e: file::CreateError| {
                         SinkBuildError::Unavailable(
@@ -380,7 +391,20 @@ impl SinkSet {
                         (None, simulation) => simulation,
                     };
                     let at = |field: &str| Some(spec.place_of(field).clone());
-                    Box::new(MqttSink::build(&name, mqtt, process, timestamps, &at)?)
+                    // Two clients with one id push each other off the broker: shards differ.
+                    let shard = options.shard;
+                    let mut mqtt = mqtt.clone();
+                    mqtt.client_id = match mqtt.client_id.take() {
+                        Some(id) => Some(shard.fill(&id)),
+                        None if shard.is_whole() => None,
+                        None => Some(format!(
+                            "{}{name}-{}-{}",
+                            mqtt::DEFAULT_CLIENT_ID_PREFIX,
+                            std::process::id(),
+                            shard.index()
+                        )),
+                    };
+                    Box::new(MqttSink::build(&name, &mqtt, process, timestamps, &at)?)
                 }
                 #[cfg(not(feature = "mqtt"))]
                 SinkSettings::Mqtt(_) => {

@@ -79,3 +79,20 @@ pub fn pm4py() -> Option<PathBuf> {
          DEF_PM4PY_SKIP=1 to skip the pm4py checks"
     );
 }
+
+/// Every environment variable the binary reads (`DEF_*` and the original's `LOAD`), as the
+/// hidden `def env` lists them (a line each: `VARIABLE<TAB>COMMAND<TAB>FLAG`). A test that
+/// checks a manifest's or a script's variables against the binary takes them from here.
+pub fn env_variables() -> std::collections::BTreeSet<String> {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("def"))
+        .arg("env")
+        .output()
+        .expect("def runs");
+    assert!(out.status.success(), "def env failed");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .filter_map(|line| line.split('\t').next())
+        .map(str::to_string)
+        .collect()
+}
