@@ -205,7 +205,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             warn_unused_load(rate, &run.spec.settings.value);
         }
         if let Some(dir) = &args.truth {
-            super::truth::write_run_files(&set, &run, dir).map_err(|message| {
+            super::truth::write_run_files(&set, run, dir).map_err(|message| {
                 RunError::Unavailable(
                     def::config::Diagnostic::error(message)
                         .help("give --truth a folder that can be written"),
