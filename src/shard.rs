@@ -11,8 +11,9 @@
 //! - case ids: shard K numbers its cases K+1, K+1+N, K+1+2N, ... ([`Shard::first_case`],
 //!   [`Shard::count`] as the stride): no two shards ever use the same id;
 //! - random numbers: shard K's generator is the seed's generator advanced by K·2^128 draws
-//!   (xoshiro256++'s jump, see `engine`), so the shards' streams never overlap and shard 0 of
-//!   any N draws exactly what an unsharded run draws.
+//!   ([`Shard::jump`], xoshiro256++'s jump; the engine's stream and the network's), so the
+//!   shards' streams never overlap and shard 0 of any N draws exactly what an unsharded run
+//!   draws.
 //!
 //! Shard 0 of 1 ([`Shard::WHOLE`]) is an unsharded run, byte for byte. This module knows
 //! nothing else of the crate: the engine, the pacer and the simulations apply it.
@@ -131,6 +132,14 @@ impl Shard {
             u64::from(self.index) * u64::from(workers) + u64::from(w),
             count,
         )
+    }
+
+    /// Advances `rng` by K·2^128 draws, to this shard's part of the stream: a shard would need
+    /// 2^128 draws to reach the next one's. Shard 0 leaves it as it is.
+    pub fn jump(self, rng: &mut rand_xoshiro::Xoshiro256PlusPlus) {
+        if self.index > 0 {
+            rng.jump_ce(u64::from(self.index), 128);
+        }
     }
 
     /// `text` with every `{shard}` replaced by K (file paths, client ids).

@@ -588,7 +588,7 @@ fn shards_behind_a_network_draw_their_own_faults_and_never_share_an_event_id() {
         // Shard k numbers its events k+1, k+1+3, ... as it numbers its cases.
         assert!(mine.iter().all(|id| (id - 1) % 3 == k), "shard {k}");
         // Which of its own events (by local number) a shard lost: the network's draws.
-        let generated = Shard { k, n: 3 }.share(10_000);
+        let generated = def::shard::Shard::new(k, 3).unwrap().share(10_000);
         dropped.push(
             (1..=generated)
                 .filter(|m| !mine.contains(&((m - 1) * 3 + k + 1)))
@@ -645,17 +645,5 @@ fn shards_behind_a_network_draw_their_own_faults_and_never_share_an_event_id() {
             dropped[a], dropped[b],
             "shards {a} and {b} drew the same faults"
         );
-    }
-}
-
-/// A shard's share of a count, as docs/scale-out.md states it.
-struct Shard {
-    k: u64,
-    n: u64,
-}
-
-impl Shard {
-    fn share(&self, total: u64) -> u64 {
-        total / self.n + u64::from(self.k < total % self.n)
     }
 }

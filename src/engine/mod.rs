@@ -127,10 +127,7 @@ impl<'c> Engine<'c> {
     ) -> Engine<'c> {
         let max_open = max_open.max(1);
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        if shard.index() > 0 {
-            // K·2^128 draws ahead: a shard would need 2^128 draws to reach the next one's.
-            rng.jump_ce(u64::from(shard.index()), 128);
-        }
+        shard.jump(&mut rng);
         Engine {
             queue: CaseQueue::new(max_open),
             walk: Walk {

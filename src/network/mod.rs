@@ -292,9 +292,7 @@ impl<'c> Stage<'c> {
         // Past the engine's stream (whose shards start at K·2^128 < 2^192 draws): the clean
         // events do not depend on the network.
         rng.long_jump();
-        for _ in 0..shard.index() {
-            rng.jump();
-        }
+        shard.jump(&mut rng);
         Stage {
             link: Link {
                 plan,

@@ -310,14 +310,14 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
                 format!("unknown timestampFormat `{}`", info.timestamp_format),
             )
         })?;
-    let mut events = Vec::new();
-    // Event ids rise through clean.jsonl: 1, 2, 3, ... or, for a shard K of N, K+1, K+1+N, ...
-    let mut index_of: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    // Event ids rise through clean.jsonl (1, 2, 3, ... or, for a shard K of N, K+1, K+1+N,
+    // ...), so a fault finds its event by binary search.
+    let mut events: Vec<Replayed> = Vec::new();
     for (i, line) in read(CLEAN_FILE)?.lines().enumerate() {
         let clean: Clean =
             serde_json::from_str(line).map_err(|e| bad(CLEAN_FILE, i + 1, e.to_string()))?;
         let time_ms = ms(&clean.timestamp).map_err(|e| bad(CLEAN_FILE, i + 1, e))?;
-        let last = events.last().map_or(0, |e: &Replayed| e.clean.event_id);
+        let last = events.last().map_or(0, |e| e.clean.event_id);
         if clean.event_id <= last {
             return Err(bad(
                 CLEAN_FILE,
@@ -325,7 +325,6 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
                 format!("eventId {} out of sequence", clean.event_id),
             ));
         }
-        index_of.insert(clean.event_id, events.len());
         events.push(Replayed {
             clean,
             time_ms,
@@ -343,10 +342,8 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             let text = ms_of.ok_or_else(|| bad(FAULTS_FILE, i + 1, "a time is missing".into()))?;
             ms(text).map_err(|e| bad(FAULTS_FILE, i + 1, e))
         };
-        let Some(event) = index_of
-            .get(&fault.event_id)
-            .and_then(|&n| events.get_mut(n))
-        else {
+        let found = events.binary_search_by_key(&fault.event_id, |e| e.clean.event_id);
+        let Some(event) = found.ok().map(|n| &mut events[n]) else {
             return Err(bad(
                 FAULTS_FILE,
                 i + 1,
