@@ -21,13 +21,14 @@
 pub mod truth;
 
 use crate::config::network::NetworkSpec;
-use crate::config::ConfigSet;
+use crate::config::{ConfigSet, DurationSpec};
 use crate::engine::Event;
 use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
 use crate::shard::Shard;
 use crate::sink::{SinkError, SinkSet};
 use rand::{RngExt, SeedableRng};
+use rand_distr::Exp1;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -46,7 +47,7 @@ pub struct Effects {
     pub name: String,
     /// Clock offset (ms) and drift (ppm).
     pub skew: Option<(f64, f64)>,
-    pub delay: Option<DurationSampler>,
+    pub delay: Option<Delay>,
     pub duplicate: f64,
     pub drop: f64,
     /// Time between outages and their length.
@@ -58,15 +59,18 @@ pub struct Effects {
 
 impl Effects {
     fn compile(name: &str, spec: &NetworkSpec) -> Effects {
-        let seconds = |d: &crate::config::DurationSpec| {
-            DurationSampler::compile(&d.scaled(MINUTES_PER_SECOND))
-        };
+        let seconds = |d: &DurationSpec| DurationSampler::compile(&d.scaled(MINUTES_PER_SECOND));
         Effects {
             name: name.to_string(),
             skew: spec
                 .clock
                 .map(|c| (c.offset_secs * MS_PER_SECOND, c.drift_ppm)),
-            delay: spec.delay.as_ref().map(seconds),
+            delay: spec.delay.as_ref().map(|d| match *d {
+                DurationSpec::Exponential { mean } => Delay::Exponential {
+                    mean_ms: mean * MS_PER_SECOND,
+                },
+                _ => Delay::Sampled(seconds(d)),
+            }),
             duplicate: spec.duplicate,
             drop: spec.drop,
             outage: spec
@@ -78,6 +82,105 @@ impl Effects {
             truncate: spec.truncate,
         }
     }
+}
+
+/// A network's delay distribution. The exponential, the common model of transmission time,
+/// is sampled here with its own call site: behind the shared [`DurationSampler::sample_ms`]
+/// its calls took turns with the engine's at one indirect branch, and both mispredicted.
+#[derive(Clone, Debug)]
+pub enum Delay {
+    Exponential { mean_ms: f64 },
+    Sampled(DurationSampler),
+}
+
+impl Delay {
+    /// A delay in whole milliseconds (rounded half up, as durations are), never negative.
+    #[inline]
+    fn sample_ms(&self, rng: &mut Xoshiro256PlusPlus) -> i64 {
+        match self {
+            Delay::Exponential { mean_ms } => {
+                let x: f64 = rng.sample(Exp1);
+                (x * mean_ms + 0.5) as i64
+            }
+            Delay::Sampled(d) => d.sample_ms(rng),
+        }
+    }
+}
+
+/// A sequence of independent trials that each succeed with probability `p`, drawn as the
+/// gaps between successes (geometric, `P(gap = k) = (1 - p)^k p`): one draw per success
+/// instead of one per trial. With `p` of a percent or so, that takes most of the network's
+/// random draws off the per-event path; the successes are distributed exactly as with a
+/// uniform draw per trial (only the random stream is consumed differently).
+#[derive(Clone, Copy, Debug)]
+struct Trials {
+    /// Trials still to fail before the next success.
+    left: u64,
+    /// `1 / ln(1 - p)` (negative; -0 when `p` is 1: every trial succeeds).
+    scale: f64,
+}
+
+impl Trials {
+    /// Trials of probability `p` in (0, 1], the first gap drawn; `None` when `p` is 0 (never).
+    fn new(p: f64, rng: &mut Xoshiro256PlusPlus) -> Option<Trials> {
+        if p <= 0.0 {
+            return None;
+        }
+        let mut trials = Trials {
+            left: 0,
+            scale: 1.0 / (-p.min(1.0)).ln_1p(),
+        };
+        trials.left = trials.gap(rng);
+        Some(trials)
+    }
+
+    /// A geometric gap by inversion: `floor(ln V / ln(1 - p))`, `V` uniform in (0, 1], so
+    /// `P(gap >= k) = P(V <= (1 - p)^k) = (1 - p)^k`. The float-to-int cast saturates.
+    #[inline]
+    fn gap(&self, rng: &mut Xoshiro256PlusPlus) -> u64 {
+        let v = 1.0 - rng.random::<f64>();
+        (v.ln() * self.scale) as u64
+    }
+
+    /// The next trial: whether it succeeds.
+    #[inline]
+    fn hit(&mut self, rng: &mut Xoshiro256PlusPlus) -> bool {
+        if self.left > 0 {
+            self.left -= 1;
+            false
+        } else {
+            self.left = self.gap(rng);
+            true
+        }
+    }
+}
+
+/// The trials of one network document's per-event (and per-case) probabilities.
+#[derive(Clone, Copy, Debug)]
+struct Draws {
+    truncate: Option<Trials>,
+    swap: Option<Trials>,
+    rename: Option<Trials>,
+    drop: Option<Trials>,
+    duplicate: Option<Trials>,
+}
+
+impl Draws {
+    fn new(fx: &Effects, rng: &mut Xoshiro256PlusPlus) -> Draws {
+        Draws {
+            truncate: Trials::new(fx.truncate, rng),
+            swap: Trials::new(fx.swap, rng),
+            rename: Trials::new(fx.rename, rng),
+            drop: Trials::new(fx.drop, rng),
+            duplicate: Trials::new(fx.duplicate, rng),
+        }
+    }
+}
+
+/// The next trial of `trials`, if the effect is on.
+#[inline]
+fn hit(trials: &mut Option<Trials>, rng: &mut Xoshiro256PlusPlus) -> bool {
+    trials.as_mut().is_some_and(|t| t.hit(rng))
 }
 
 /// The networks of a run, compiled over a chain: which effects apply to each node.
@@ -234,6 +337,26 @@ struct Outage {
     end: i64,
 }
 
+impl Outage {
+    /// The first outage after this one that ends after `t`, when outages start `every` ms
+    /// (at least 1) after the previous one ended and last `lasting` ms: what stepping from
+    /// one to the next gives, in one step.
+    fn periodic_at(self, every: i64, lasting: i64, t: i64) -> Outage {
+        // Times are within the clock's bounds (|t| < 2^49 ms): only a start far past them
+        // can overflow, and it saturates.
+        let gap = every.max(1);
+        let period = gap.saturating_add(lasting);
+        let first = self.end.saturating_add(gap);
+        let behind = t.saturating_sub(first.saturating_add(lasting));
+        let k = if behind < 0 { 0 } else { behind / period + 1 };
+        let start = first.saturating_add(k.saturating_mul(period));
+        Outage {
+            start,
+            end: start.saturating_add(lasting),
+        }
+    }
+}
+
 /// What a stage did, for the run's report.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NetworkReport {
@@ -271,6 +394,8 @@ struct Link<'c> {
     heap: BinaryHeap<Reverse<InFlight>>,
     slab: Slab<'c>,
     outages: Vec<Option<Outage>>,
+    /// `draws[i]`: the trials of `plan.effects[i]`.
+    draws: Vec<Draws>,
     truth: Option<Truth>,
     report: NetworkReport,
 }
@@ -293,6 +418,11 @@ impl<'c> Stage<'c> {
         // events do not depend on the network.
         rng.long_jump();
         shard.jump(&mut rng);
+        let draws = plan
+            .effects
+            .iter()
+            .map(|fx| Draws::new(fx, &mut rng))
+            .collect();
         Stage {
             link: Link {
                 plan,
@@ -302,6 +432,7 @@ impl<'c> Stage<'c> {
                 heap: BinaryHeap::new(),
                 slab: Slab::default(),
                 outages: vec![None; chain.nodes.len()],
+                draws,
                 truth,
                 report: NetworkReport::default(),
             },
@@ -347,6 +478,7 @@ impl<'c> Stage<'c> {
     ///
     /// # Errors
     /// The receiver failed (told of a case that closed without a delivered event).
+    #[inline]
     pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
         self.next_id += 1;
         let link = &mut self.link;
@@ -357,8 +489,7 @@ impl<'c> Stage<'c> {
             truth.clean(&event);
         }
         self.clock = self.clock.max(event.timestamp_ms);
-        let fx =
-            link.plan.by_node[event.node.index as usize].map(|i| &link.plan.effects[i as usize]);
+        let fx = link.plan.by_node[event.node.index as usize].map(|i| i as usize);
         let ends = event.closes_case;
         // Whether the delivered stream closes the case is the stage's to say.
         event.closes_case = false;
@@ -369,8 +500,8 @@ impl<'c> Stage<'c> {
             CaseState::default()
         });
         if first {
-            if let Some(fx) = fx.filter(|fx| fx.truncate > 0.0) {
-                if link.rng.random::<f64>() < fx.truncate {
+            if let Some(fx) = fx {
+                if hit(&mut link.draws[fx].truncate, &mut link.rng) {
                     state.truncate = Some(if link.rng.random::<f64>() < 0.5 {
                         Side::Head
                     } else {
@@ -423,8 +554,7 @@ impl<'c> Stage<'c> {
             );
             state.in_flight += link.send(held);
             state.in_flight += link.send(event);
-        } else if !ends && fx.is_some_and(|fx| fx.swap > 0.0 && link.rng.random::<f64>() < fx.swap)
-        {
+        } else if !ends && fx.is_some_and(|fx| hit(&mut link.draws[fx].swap, &mut link.rng)) {
             self.held.insert((event.timestamp_ms, id));
             state.held = Some(link.slab.put(event));
         } else {
@@ -505,7 +635,10 @@ impl<'c> Stage<'c> {
 
     #[inline]
     fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
-        let mut event = self.link.slab.take(flight.slot);
+        // Delivered from its slot, not moved out: the slot is free again once this returns.
+        let slab = &mut self.link.slab;
+        slab.free.push(flight.slot);
+        let event = &mut slab.events[flight.slot as usize];
         event.arrival_ms = Some(flight.arrival_ms);
         if let Some(state) = self.cases.get_mut(&event.case) {
             state.in_flight -= 1;
@@ -515,7 +648,7 @@ impl<'c> Stage<'c> {
             }
         }
         self.link.report.delivered += 1;
-        to.deliver(&event)
+        to.deliver(event)
     }
 }
 
@@ -529,19 +662,22 @@ impl<'c> Link<'c> {
 
     /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
     /// surviving copies go into the heap. Returns how many.
+    #[inline(always)]
     fn send(&mut self, mut event: Event<'c>) -> u32 {
         let id = id_of(&event);
         let plan: &'c Plan = self.plan;
         let node = event.node.index as usize;
-        let Some(fx) = plan.by_node[node] else {
+        let Some(index) = plan.by_node[node] else {
             self.push_copy(event, event.timestamp_ms, 0);
             return 1;
         };
-        let fx = &plan.effects[fx as usize];
+        let index = index as usize;
+        let fx = &plan.effects[index];
         let sent = event.timestamp_ms;
-        if fx.rename > 0.0 {
+        if self.draws[index].rename.is_some() {
             let choices = &plan.alternatives[node];
-            if choices.len() > 1 && self.rng.random::<f64>() < fx.rename {
+            // Only events with another activity to take are trials.
+            if choices.len() > 1 && hit(&mut self.draws[index].rename, &mut self.rng) {
                 let edges = &event.node.edges;
                 let at = choices
                     .iter()
@@ -576,12 +712,12 @@ impl<'c> Link<'c> {
                 },
             );
         }
-        if fx.drop > 0.0 && self.rng.random::<f64>() < fx.drop {
+        if hit(&mut self.draws[index].drop, &mut self.rng) {
             self.report.lost += 1;
             self.fault(id, Fault::Drop);
             return 0;
         }
-        let copies = if fx.duplicate > 0.0 && self.rng.random::<f64>() < fx.duplicate {
+        let copies = if hit(&mut self.draws[index].duplicate, &mut self.rng) {
             self.report.duplicated += 1;
             self.fault(id, Fault::Duplicate);
             2
@@ -590,7 +726,12 @@ impl<'c> Link<'c> {
         };
         let mut leaves = sent;
         if let Some((every, lasting)) = &fx.outage {
-            if let Some(outage) = self.outage_at(node, every, lasting, sent) {
+            // Before the node's next outage (the common case): nothing to look up.
+            let ahead = self.outages[node].is_some_and(|o| sent < o.start);
+            if let Some(outage) = (!ahead)
+                .then(|| self.outage_at(node, every, lasting, sent))
+                .flatten()
+            {
                 leaves = outage.end;
                 self.fault(
                     id,
@@ -641,20 +782,31 @@ impl<'c> Link<'c> {
                 }
             }
         };
-        while t >= current.end && current.end < crate::time::MAX_MS {
-            let start = current
-                .end
-                .saturating_add(every.sample_ms(&mut self.rng).max(1));
-            current = Outage {
-                start,
-                end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
-            };
+        if let (DurationSampler::Constant(every), DurationSampler::Constant(lasting)) =
+            (every, lasting)
+        {
+            // A fixed period: the outage `t` falls in, or the next, found by arithmetic.
+            // Between two events of a node hours of event time may pass, and stepping
+            // through every period cost more than the rest of the network together.
+            if t >= current.end && current.end < crate::time::MAX_MS {
+                current = current.periodic_at(*every, *lasting, t);
+            }
+        } else {
+            while t >= current.end && current.end < crate::time::MAX_MS {
+                let start = current
+                    .end
+                    .saturating_add(every.sample_ms(&mut self.rng).max(1));
+                current = Outage {
+                    start,
+                    end: start.saturating_add(lasting.sample_ms(&mut self.rng)),
+                };
+            }
         }
         self.outages[node] = Some(current);
         (current.start <= t && t < current.end).then_some(current)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
         let order = id_of(&event) * 2 + u64::from(copy);
         let slot = self.slab.put(event);
@@ -759,6 +911,51 @@ mod tests {
         for (i, d) in keep.delivered.iter().enumerate().filter(|(_, d)| d.3) {
             assert!(keep.delivered[i + 1..].iter().all(|later| later.2 != d.2));
         }
+    }
+
+    #[test]
+    fn a_periodic_outage_is_found_as_stepping_finds_it() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(9);
+        for _ in 0..20_000 {
+            let every = rng.random_range(0..5_000);
+            let lasting = rng.random_range(0..5_000);
+            let end = rng.random_range(-1_000_000..1_000_000);
+            let current = Outage {
+                start: end - lasting,
+                end,
+            };
+            let t = end + rng.random_range(0..200_000);
+            let mut stepped = current;
+            while t >= stepped.end {
+                let start = stepped.end + every.max(1);
+                stepped = Outage {
+                    start,
+                    end: start + lasting,
+                };
+            }
+            let found = current.periodic_at(every, lasting, t);
+            assert_eq!(
+                (found.start, found.end),
+                (stepped.start, stepped.end),
+                "{every} {lasting} {end} {t}"
+            );
+        }
+    }
+
+    #[test]
+    fn trials_succeed_at_their_probability() {
+        // 10^6 trials at each p: the count of successes is binomial; 5 standard deviations.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        for p in [0.001, 0.01, 0.3, 0.9] {
+            let mut trials = Trials::new(p, &mut rng).unwrap();
+            let n = 1_000_000;
+            let hits = (0..n).filter(|_| trials.hit(&mut rng)).count() as f64;
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            assert!((hits - n as f64 * p).abs() < 5.0 * sd, "p {p}: {hits}");
+        }
+        let mut always = Trials::new(1.0, &mut rng).unwrap();
+        assert!((0..1000).all(|_| always.hit(&mut rng)));
+        assert!(Trials::new(0.0, &mut rng).is_none());
     }
 
     #[test]
