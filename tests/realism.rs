@@ -645,3 +645,43 @@ fn analyze_predicts_deliveries_and_out_of_order_arrivals_seed_108() {
         "{fraction} vs {predicted} ± {se}"
     );
 }
+
+/// Behind a network, a countBased run carries events on a second thread: a sink failing there
+/// still ends the run at once, with every sink and the network in the report, and exit 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sink_failing_behind_a_network_ends_the_run_with_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let sinks = dir.path().join("sinks.yaml");
+    std::fs::write(
+        &sinks,
+        "kind: sink\nname: broken\nspec:\n  type: file\n  path: /dev/full\n  dataSourceRefs: [GoodsDelivery]\n\
+         ---\nkind: sink\nname: hole\nspec:\n  type: blackhole\n  dataSourceRefs: [GoodsDelivery, \
+         MaterialPreparation, AssemblyLineSetup, Assembling, QualityControl, Packaging, Shipping]\n",
+    )
+    .unwrap();
+    let network = dir.path().join("network.yaml");
+    std::fs::write(
+        &network,
+        "kind: network\nname: wan\nspec: {groups: [factory], delay: {type: exponential, mean: 5}, drop: 0.1}\n",
+    )
+    .unwrap();
+    let out = def()
+        .args([
+            "run",
+            "tests/fixtures/reference/datasource/assemblyline",
+            "tests/fixtures/reference/simulation/countbased.yaml",
+        ])
+        .arg(&sinks)
+        .arg(&network)
+        .args(["--steps", "3000000", "--seed", "1"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken (file)"), "{stderr}");
+    assert!(stderr.contains("hole (blackhole)"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("network:"), "{stderr}");
+}

@@ -2,7 +2,10 @@
 //!
 //! `steps` counts generated events. Behind a network ([`crate::network`]) they reach the
 //! sinks in order of simulated arrival, and when the last is generated everything still in
-//! flight arrives.
+//! flight arrives. There the engine and the network stage (with the sinks) run on two
+//! threads, handing events over in batches: the stage costs more per event than generating
+//! it, and on two cores the two overlap. The stage sees the same events in the same order
+//! either way, so the output is the same bytes.
 
 use super::observe::Progress;
 use super::{Outcome, RunOptions, Stopped};
@@ -11,10 +14,18 @@ use crate::engine::{Engine, Event};
 use crate::network::Stage;
 use crate::sink::{SinkError, SinkSet};
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// Events between progress reports and stop checks.
 const CHUNK: u64 = 1 << 16;
+
+/// Events per batch handed from the engine's thread to the network's: large enough that the
+/// hand-over costs nothing per event, small enough to stay in the caches.
+const BATCH: usize = 1 << 12;
+
+/// Batches on their way to the network's thread: the engine runs at most this far ahead.
+const BATCHES_AHEAD: usize = 4;
 
 pub(super) fn run<'c>(
     engine: &mut Engine<'c>,
@@ -27,7 +38,104 @@ pub(super) fn run<'c>(
         None => run_with(engine, sinks, steps, options, |sinks, event| {
             sinks.dispatch(&event)
         }),
-        Some(stage) => {
+        Some(stage) => pipelined(engine, sinks, steps, options, stage),
+    }
+}
+
+/// A batch of generated events, with the engine's open cases after the last of them.
+struct Batch<'c> {
+    events: Vec<Event<'c>>,
+    open_cases: usize,
+}
+
+/// The loop behind a network: this thread generates, a second carries the events through the
+/// stage to the sinks, in the order generated; progress is reported as they are carried.
+fn pipelined<'c>(
+    engine: &mut Engine<'c>,
+    sinks: &mut SinkSet,
+    steps: u64,
+    options: &RunOptions,
+    stage: &mut Stage<'c>,
+) -> Result<Outcome, Stopped> {
+    let (full, full_rx) = mpsc::sync_channel::<Batch<'c>>(BATCHES_AHEAD);
+    let (empty, empty_rx) = mpsc::channel::<Vec<Event<'c>>>();
+    std::thread::scope(|scope| {
+        // Reborrowed, so that both are back here if no thread can be had.
+        let (stage_there, sinks_there) = (&mut *stage, &mut *sinks);
+        let carrier = std::thread::Builder::new()
+            .name("def-network".into())
+            .spawn_scoped(scope, move || {
+                let started = Instant::now();
+                let mut carried = 0u64;
+                for mut batch in full_rx {
+                    for event in batch.events.drain(..) {
+                        carried += 1;
+                        stage_there
+                            .carry(event, sinks_there)
+                            .map_err(|error| Stopped {
+                                events: carried,
+                                error,
+                            })?;
+                        if carried % CHUNK == 0 || carried == steps {
+                            let open = batch.open_cases;
+                            report(options, sinks_there, started, carried, steps, open);
+                        }
+                    }
+                    // The engine's thread may have stopped: the batch is then dropped.
+                    let _ = empty.send(batch.events);
+                }
+                stage_there.finish(sinks_there).map_err(|error| Stopped {
+                    events: carried,
+                    error,
+                })
+            });
+        let carrier = match carrier {
+            Ok(carrier) => carrier,
+            // No second thread to be had: carry the events on this one.
+            Err(_) => {
+                return Err(None);
+            }
+        };
+        let mut done = 0u64;
+        let mut interrupted = false;
+        'generate: while done < steps {
+            let chunk = (steps - done).min(CHUNK);
+            let mut left = chunk;
+            while left > 0 {
+                let n = left.min(BATCH as u64) as usize;
+                let mut events = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                events.extend((0..n).map(|_| engine.next_event()));
+                let batch = Batch {
+                    events,
+                    open_cases: engine.open_cases(),
+                };
+                if full.send(batch).is_err() {
+                    // The carrier failed; its error is the run's.
+                    break 'generate;
+                }
+                left -= n as u64;
+            }
+            done += chunk;
+            if options.stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+        }
+        drop(full);
+        match carrier.join() {
+            Ok(Ok(())) => Ok(Outcome {
+                events: done,
+                interrupted,
+            }),
+            Ok(Err(stopped)) => Err(Some(stopped)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+    .or_else(|stopped| match stopped {
+        Some(stopped) => Err(stopped),
+        None => {
             let outcome = run_with(engine, sinks, steps, options, |sinks, event| {
                 stage.carry(event, sinks)
             })?;
@@ -37,6 +145,33 @@ pub(super) fn run<'c>(
             })?;
             Ok(outcome)
         }
+    })
+}
+
+/// Tells the observer, if any, how far the run is.
+fn report(
+    options: &RunOptions,
+    sinks: &SinkSet,
+    started: Instant,
+    events: u64,
+    steps: u64,
+    open_cases: usize,
+) {
+    if let Some(observer) = &options.observer {
+        let counts: Vec<(&str, u64)> = sinks.counts().collect();
+        let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
+        observer.progress(&Progress {
+            simulation_type: SimulationType::CountBased,
+            elapsed: started.elapsed(),
+            events,
+            total: Some(steps),
+            open_cases,
+            pacing: None,
+            frames: None,
+            sinks: &counts,
+            datasources: &datasources,
+            lateness: None,
+        });
     }
 }
 
@@ -64,22 +199,7 @@ fn run_with<'c>(
             }
         }
         done += chunk;
-        if let Some(observer) = &options.observer {
-            let counts: Vec<(&str, u64)> = sinks.counts().collect();
-            let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
-            observer.progress(&Progress {
-                simulation_type: SimulationType::CountBased,
-                elapsed: started.elapsed(),
-                events: done,
-                total: Some(steps),
-                open_cases: engine.open_cases(),
-                pacing: None,
-                frames: None,
-                sinks: &counts,
-                datasources: &datasources,
-                lateness: None,
-            });
-        }
+        report(options, sinks, started, done, steps, engine.open_cases());
         if options.stop.load(Ordering::Relaxed) {
             interrupted = true;
             break;
