@@ -671,7 +671,6 @@ impl Drop for Dashboard {
 }
 
 fn draw_loop(shared: &Shared, mut view: View, stop: &AtomicBool) {
-    yield_to_generation();
     let out = BufWriter::with_capacity(1 << 16, std::io::stderr());
     let Ok(mut terminal) = Terminal::new(CrosstermBackend::new(out)) else {
         return;
@@ -724,21 +723,6 @@ fn draw_loop(shared: &Shared, mut view: View, stop: &AtomicBool) {
         }
     }
     let _ = terminal.backend_mut().flush();
-}
-
-/// Lowers the calling thread's (the drawing thread's) scheduling priority, so that when the
-/// cores are short — a count-based run keeps one busy, and on a small machine others want the
-/// rest — the generator gets the core and the frames wait a little. A frame takes about a
-/// millisecond, so at 20 fps the dashboard still draws on time on any but a saturated machine.
-/// Linux keeps a nice value per thread (setpriority with the thread's id); elsewhere, or if it
-/// is refused, the thread keeps the run's priority.
-fn yield_to_generation() {
-    /// Niceness 10: a tenth of a nice-0 thread's share of a contended core.
-    const NICE: i32 = 10;
-    #[cfg(target_os = "linux")]
-    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), NICE);
-    #[cfg(not(target_os = "linux"))]
-    let _ = NICE;
 }
 
 #[cfg(test)]
