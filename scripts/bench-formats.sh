@@ -19,8 +19,11 @@ DS=tests/fixtures/reference/datasource/assemblyline
 OUT="${OUT:-target/bench-formats}"
 FORMATS=(jsonl csv xes ocel)
 mkdir -p "$OUT"
-cargo build --release --quiet
-DEF=target/release/def
+# DEF=/path/to/def measures another build (say, a baseline) as it is.
+if [[ -z "${DEF:-}" ]]; then
+    cargo build --release --quiet
+    DEF=target/release/def
+fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # Seconds (wall), max RSS (KiB) and CPU seconds (user + system) of a command.
