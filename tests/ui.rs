@@ -229,24 +229,26 @@ fn a_stream_shows_its_pane_and_q_ends_the_run_with_exit_0() {
 }
 
 #[test]
-fn a_count_based_run_of_a_million_events_ends_by_itself() {
+fn a_count_based_run_of_thirty_million_events_ends_by_itself() {
     if !have_tmux() {
         return;
     }
-    let args = args("countbased.yaml", &["--seed", "2", "--steps", "1000000"]);
+    // 10^6 events take a tenth of a second here, less than the screen's polling can be sure to
+    // catch: 3·10^7 keep the dashboard up for a second or more and still end by themselves.
+    let args = args("countbased.yaml", &["--seed", "2", "--steps", "30000000"]);
     let tmux = Tmux::run_def("count", &args);
     // While it runs: the pane, its events and the progress of the count (the header shows the
     // count from the run's first progress report on, which may come after the first events).
     let screen = tmux.wait_for(
         Duration::from_secs(60),
         "pane with events and progress",
-        |s| s.contains("┌ UI ") && event_lines(s).len() >= 10 && s.contains(" of 1,000,000 ("),
+        |s| s.contains("┌ UI ") && event_lines(s).len() >= 10 && s.contains(" of 30,000,000 ("),
     );
     assert!(screen.contains("target: as fast as possible"), "{screen}");
     assert_eq!(tmux.wait_exit(Duration::from_secs(180)), 0);
     tmux.assert_restored();
     let after = tmux.screen();
-    assert!(after.contains("def: 1000000 events in"), "{after}");
+    assert!(after.contains("def: 30000000 events in"), "{after}");
     assert!(after.contains("sinks: ui-sink (ui) "), "{after}");
     assert!(!after.contains("stopped early"), "{after}");
 }
