@@ -3,18 +3,19 @@
 //! output stays byte-identical.
 //!
 //! A tournament tree over the slots ([`TreeQueue`]): every slot has a leaf holding its pair
-//! packed into one integer in that order (or "not queued"), every inner node the smaller of
-//! its two children, so the root is the first slot. Changing a slot's leaf recomputes the
-//! nodes above it: log2(slots) steps, each loading the sibling, whose place the slot alone
-//! fixes, and keeping the smaller with a select, not a branch. So no step waits on a
-//! compare to know what to load, and nothing mispredicts at any number of cases. What it
-//! replaced, measured (BENCHMARKS.md): a `BinaryHeap`, whose sifts mispredict about every
-//! other level (a coin toss per level at 1,000 cases), and from 64 cases a radix heap, whose
-//! bucket walks mispredicted ~0.6 times per event at 1,000 cases and cost ~140 instructions.
+//! packed into one integer in that order (or "not queued"), every inner node the smallest of
+//! its four children, so the root is the first slot. Changing a slot's leaf recomputes the
+//! nodes above it: log4(slots) levels, each loading the three siblings, whose places the
+//! slot alone fixes, and keeping the smallest with selects, not branches. So no level waits
+//! on a compare to know what to load, and nothing mispredicts at any number of cases. What
+//! it replaced, measured (BENCHMARKS.md): a `BinaryHeap`, whose sifts mispredict about every
+//! other level, and from 64 cases a radix heap, whose bucket walks mispredicted ~0.6 times
+//! per event at 1,000 cases and cost ~140 instructions.
 //!
 //! The engine always fills every slot (it opens cases until `maxConcurrentCases` are open and
 //! reuses freed slots), so a tree as wide as the slots has no empty subtrees to skip, and the
-//! work per event is log2(maxConcurrentCases) steps: 3 at 5 cases, 10 at 1,000.
+//! work per event is a fixed number of levels: 2 at 5 cases (16 leaves), 5 at 1,000
+//! (1,024 leaves).
 //!
 //! Why not a crate: the heaps on crates.io (`std`'s `BinaryHeap`, `radix-heap`, `priority-queue`,
 //! `keyed_priority_queue`) branch on compares in their sifts or buckets; the branch-free walk
@@ -209,63 +210,99 @@ impl Packing for Wide {
     }
 }
 
-/// The tournament tree (see the module docs).
+/// The tournament tree (see the module docs), four children to a node: half the levels of
+/// a binary tree, and each level's step on the walk's chain is still one compare, since the
+/// three siblings' minimum does not depend on it (measured against the binary tree: see
+/// BENCHMARKS.md).
 #[derive(Debug)]
 pub struct TreeQueue<P: Packing> {
     packing: P,
-    /// `nodes[1]` is the root, `nodes[i]` the smaller of `nodes[2i]` and `nodes[2i + 1]`,
-    /// and `nodes[width + slot]` the leaf of `slot`; `nodes[0]` is unused.
-    nodes: Vec<P::Key>,
-    /// Leaves: a power of two.
-    width: usize,
+    /// Node `i`'s children are `groups[i]`; node `i` itself is `groups[i / 4][i % 4]`. The
+    /// root is node 1, the leaf of `slot` is node `leaves + slot`, and nodes that are neither
+    /// (the rest of group 0, and the gaps between levels) stay [`Packing::NONE`].
+    groups: Vec<[P::Key; 4]>,
+    /// Leaves: a power of four, at least 4.
+    leaves: usize,
     len: usize,
 }
 
 impl<P: Packing> TreeQueue<P> {
     fn new(packing: P, slots: usize) -> TreeQueue<P> {
-        let width = slots.max(1).next_power_of_two();
+        let leaves = leaves_for(slots);
         TreeQueue {
             packing,
-            nodes: vec![P::NONE; 2 * width],
-            width,
+            // Level k holds nodes 4^k to 2·4^k - 1, so 2·leaves nodes in all.
+            groups: vec![[P::NONE; 4]; leaves / 2],
+            leaves,
             len: 0,
         }
     }
 
-    /// Sets the leaf of `slot` (below `width`) and the nodes above it.
+    #[inline(always)]
+    fn root(&self) -> P::Key {
+        self.groups[0][1]
+    }
+
+    /// Sets the leaf of `slot` (below `leaves`) and the nodes above it.
     #[inline(always)]
     fn set(&mut self, slot: u32, key: P::Key) {
-        let nodes = &mut self.nodes[..];
-        // `nodes.len()` is a power of two, so masking changes no index, but it shows the
-        // compiler that none is out of bounds: no check per step.
-        let mask = nodes.len() - 1;
-        let mut i = self.width + slot as usize;
-        nodes[i & mask] = key;
+        let groups = &mut self.groups[..];
+        // `groups.len()` is a power of two, so masking changes no index, but it shows the
+        // compiler that none is out of bounds: no check per level.
+        let mask = groups.len() - 1;
+        let mut i = self.leaves + slot as usize;
+        groups[(i >> 2) & mask][i & 3] = key;
         let mut min = key;
         while i > 1 {
-            min = P::min(nodes[(i ^ 1) & mask], min);
-            i >>= 1;
-            nodes[i & mask] = min;
+            let (group, j) = (&groups[(i >> 2) & mask], i & 3);
+            let siblings = P::min(
+                group[(j + 1) & 3],
+                P::min(group[(j + 2) & 3], group[(j + 3) & 3]),
+            );
+            min = P::min(min, siblings);
+            i >>= 2;
+            groups[(i >> 2) & mask][i & 3] = min;
         }
     }
 
-    /// Makes room for `slot`: a tree twice as wide (or more), filled from the leaves. Only
-    /// when a new slot appears beyond the ones asked for, never in steady state.
+    /// Makes room for `slot`: a tree four times as wide (or more), filled from the leaves.
+    /// Only when a new slot appears beyond the ones asked for, never in steady state.
     #[cold]
     fn grow(&mut self, slot: u32) {
-        let width = (slot as usize + 1).next_power_of_two();
         assert!(
-            slot != u32::MAX && self.packing.max_slots().is_none_or(|max| width <= max),
+            slot != u32::MAX
+                && self
+                    .packing
+                    .max_slots()
+                    .is_none_or(|max| (slot as usize) < max),
             "slot {slot} does not fit this queue"
         );
-        let mut nodes = vec![P::NONE; 2 * width];
-        nodes[width..width + self.width].copy_from_slice(&self.nodes[self.width..]);
-        for i in (1..width).rev() {
-            nodes[i] = nodes[2 * i].min(nodes[2 * i + 1]);
+        let leaves = leaves_for(slot as usize + 1);
+        let mut grown = TreeQueue {
+            packing: self.packing,
+            groups: vec![[P::NONE; 4]; leaves / 2],
+            leaves,
+            len: self.len,
+        };
+        let old = self.leaves / 4;
+        grown.groups[leaves / 4..leaves / 4 + old].copy_from_slice(&self.groups[old..2 * old]);
+        // Inner nodes are below `leaves / 2` (the level above the leaves ends there).
+        for i in (1..leaves / 2).rev() {
+            let [a, b, c, d] = grown.groups[i];
+            grown.groups[i / 4][i % 4] = a.min(b).min(c.min(d));
         }
-        self.nodes = nodes;
-        self.width = width;
+        *self = grown;
     }
+}
+
+/// The leaves of a tree for `slots`: a power of four, at least 4 so that the root has a
+/// level below it.
+fn leaves_for(slots: usize) -> usize {
+    let mut leaves = 4;
+    while leaves < slots {
+        leaves *= 4;
+    }
+    leaves
 }
 
 impl<P: Packing> Queue for TreeQueue<P> {
@@ -276,7 +313,7 @@ impl<P: Packing> Queue for TreeQueue<P> {
 
     #[inline(always)]
     fn push(&mut self, timestamp_ms: i64, slot: u32) {
-        if slot as usize >= self.width {
+        if slot as usize >= self.leaves {
             self.grow(slot);
         }
         self.len += 1;
@@ -285,19 +322,19 @@ impl<P: Packing> Queue for TreeQueue<P> {
 
     #[inline(always)]
     fn first(&mut self) -> Option<(i64, u32)> {
-        let root = self.nodes[1];
+        let root = self.root();
         (root != P::NONE).then(|| (self.packing.timestamp_ms(root), self.packing.slot(root)))
     }
 
     #[inline(always)]
     fn requeue_first(&mut self, timestamp_ms: i64) {
-        let slot = self.packing.slot(self.nodes[1]);
+        let slot = self.packing.slot(self.root());
         self.set(slot, self.packing.pack(timestamp_ms, slot));
     }
 
     #[inline(always)]
     fn remove_first(&mut self) {
-        let slot = self.packing.slot(self.nodes[1]);
+        let slot = self.packing.slot(self.root());
         self.len -= 1;
         self.set(slot, P::NONE);
     }
