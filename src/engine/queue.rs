@@ -381,7 +381,7 @@ mod tests {
             CaseQueue::new(1 << 15, time::MIN_MS),
             CaseQueue::Narrow(_)
         ));
-        assert!(matches!(CaseQueue::new(1 << 16, 0), CaseQueue::Wide(_)));
+        assert!(matches!(CaseQueue::new(1 << 17, 0), CaseQueue::Wide(_)));
         assert!(matches!(CaseQueue::new(5, i64::MIN), CaseQueue::Wide(_)));
         assert!(matches!(CaseQueue::new(5, i64::MAX), CaseQueue::Narrow(_)));
     }
