@@ -6,7 +6,7 @@
 //! packed into one integer in that order (or "not queued"), every inner node the smallest of
 //! its four children, so the root is the first slot. Changing a slot's leaf recomputes the
 //! nodes above it: log4(slots) levels, each loading the three siblings, whose places the
-//! slot alone fixes, and keeping the smallest with selects, not branches. So no level waits
+//! slot alone fixes, and keeping the smallest with conditional moves, not branches. So no level waits
 //! on a compare to know what to load, and nothing mispredicts at any number of cases. What
 //! it replaced, measured (BENCHMARKS.md): a `BinaryHeap`, whose sifts mispredict about every
 //! other level, and from 64 cases a radix heap, whose bucket walks mispredicted ~0.6 times
@@ -22,7 +22,6 @@
 //! over fixed slots is the point here, and it is a dozen lines.
 
 use crate::time;
-use std::hint::select_unpredictable;
 
 /// Open cases by the timestamp of their next event. Each slot is queued at most once at a
 /// time; a timestamp pushed is never below the queue's start nor above [`time::MAX_MS`].
@@ -117,7 +116,9 @@ pub trait Packing: Copy {
     fn pack(self, timestamp_ms: i64, slot: u32) -> Self::Key;
     fn timestamp_ms(self, key: Self::Key) -> i64;
     fn slot(self, key: Self::Key) -> u32;
-    /// The smaller key, chosen without a branch.
+    /// The smaller key, chosen without a branch (a conditional move; checked in the
+    /// machine code): which one wins is a coin toss. `std::hint::select_unpredictable` would
+    /// say so outright, but needs Rust 1.88, above this crate's `rust-version`.
     fn min(a: Self::Key, b: Self::Key) -> Self::Key;
 }
 
@@ -168,7 +169,7 @@ impl Packing for Narrow {
 
     #[inline(always)]
     fn min(a: u64, b: u64) -> u64 {
-        select_unpredictable(a < b, a, b)
+        a.min(b)
     }
 }
 
@@ -202,10 +203,14 @@ impl Packing for Wide {
 
     #[inline(always)]
     fn min(a: u128, b: u128) -> u128 {
-        // Half by half: a select of a whole `u128` compiles to a branch.
+        // Half by half: a choice of a whole `u128` compiled to a branch.
         let less = a < b;
-        let low = select_unpredictable(less, a as u64, b as u64);
-        let high = select_unpredictable(less, (a >> 64) as u64, (b >> 64) as u64);
+        let low = if less { a as u64 } else { b as u64 };
+        let high = if less {
+            (a >> 64) as u64
+        } else {
+            (b >> 64) as u64
+        };
         (high as u128) << 64 | low as u128
     }
 }

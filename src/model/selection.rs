@@ -140,7 +140,8 @@ fn weighted(distribution: &[f64]) -> Selector {
 #[derive(Clone, Debug)]
 pub struct AliasTable {
     /// Per column: keep the column if the low 32 bits are below `threshold`, else take `alias`.
-    columns: Box<[(u32, u32)]>,
+    /// (Packed by `pack`.)
+    columns: Box<[u64]>,
 }
 
 impl AliasTable {
@@ -178,7 +179,7 @@ impl AliasTable {
             columns[i] = (u32::MAX, i as u32);
         }
         Some(AliasTable {
-            columns: columns.into_boxed_slice(),
+            columns: columns.into_iter().map(|(k, a)| pack(k, a)).collect(),
         })
     }
 
@@ -186,13 +187,30 @@ impl AliasTable {
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
         let draw = rng.next_u64();
         let column = ((draw >> 32) * self.columns.len() as u64) >> 32;
-        let (keep_below, alias) = self.columns[column as usize];
+        // One load for both halves: with the alias loaded apart, the compiler loaded it
+        // only when needed, behind a branch on the compare below.
+        let (keep_below, alias) = unpack(self.columns[column as usize]);
         // `u32::MAX` as threshold means "always keep": the low bits can reach it only with
         // probability 2^-32, and then the alias of such a column is the column itself, so
-        // the compare alone decides. A select, not a branch: the outcome is a coin toss
-        // that a branch mispredicts every few events.
-        std::hint::select_unpredictable((draw as u32) < keep_below, column, alias as u64) as usize
+        // the compare alone decides. A conditional move, not a branch (checked in the
+        // machine code): the outcome is a coin toss that a branch mispredicts every few
+        // events.
+        (if (draw as u32) < keep_below {
+            column
+        } else {
+            alias
+        }) as usize
     }
+}
+
+/// A column as `threshold | alias << 32`.
+fn pack(keep_below: u32, alias: u32) -> u64 {
+    keep_below as u64 | (alias as u64) << 32
+}
+
+#[inline(always)]
+fn unpack(column: u64) -> (u32, u64) {
+    (column as u32, column >> 32)
 }
 
 /// A probability in [0, 1) as a 32-bit threshold.
