@@ -8,8 +8,8 @@
 //! than `maxConcurrentCases` are open, a new case starts at the timestamp of the most recently
 //! emitted event.
 //!
-//! One event costs a pop and a push on that queue, one alias-table choice and one duration
-//! sample: no allocation, no name lookup.
+//! One event costs one update of that queue (the case's new time, or its removal), one
+//! alias-table choice and one duration sample: no allocation, no name lookup.
 //!
 //! A sharded engine ([`Engine::for_shard`], see [`crate::shard`]) differs in two numbers
 //! only, both fixed when it is made: its cases are numbered from K + 1 in steps of N, and its
