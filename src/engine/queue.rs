@@ -2,35 +2,29 @@
 //! slot first, exactly the order of the `BinaryHeap` of packed pairs the engine had, so that
 //! output stays byte-identical.
 //!
-//! With many open cases a `BinaryHeap` costs log2(n) unpredictable compares per event, which
-//! made 1,000 open cases ~40% slower than 5. The engine never schedules an event before the
-//! one it just emitted, so the timestamps taken never decrease, and a radix heap can use that:
-//! an entry waits in the bucket of the highest digit (6 bits) in which its timestamp differs
-//! from the last one taken, and moves only when its bucket becomes the lowest non-empty one,
-//! to a lower level: about one move per event at 1,000 cases, instead of ~10 sift levels. With a
-//! handful of cases, though, the heap is two levels deep and cheaper than the radix heap's
-//! bookkeeping (about 20% on the whole run at 5 cases), so below [`RADIX_FROM`] cases it stays.
+//! A tournament tree over the slots ([`TreeQueue`]): every slot has a leaf holding its pair
+//! packed into one integer in that order (or "not queued"), every inner node the smallest of
+//! its four children, so the root is the first slot. Changing a slot's leaf recomputes the
+//! nodes above it: log4(slots) levels, each loading the three siblings, whose places the
+//! slot alone fixes, and keeping the smallest with conditional moves, not branches. So no level waits
+//! on a compare to know what to load, and nothing mispredicts at any number of cases. What
+//! it replaced, measured (BENCHMARKS.md): a `BinaryHeap`, whose sifts mispredict about every
+//! other level, and from 64 cases a radix heap, whose bucket walks mispredicted ~0.6 times
+//! per event at 1,000 cases and cost ~140 instructions.
 //!
-//! Keying the radix heap on the packed pair would not be monotone: a case opened now reuses
-//! the most recently freed slot, which can be smaller than the slot just taken at the same
-//! timestamp. So the buckets are keyed by timestamp alone, and the entries due at the current
-//! timestamp wait in a small min-heap of slots.
+//! The engine always fills every slot (it opens cases until `maxConcurrentCases` are open and
+//! reuses freed slots), so a tree as wide as the slots has no empty subtrees to skip, and the
+//! work per event is a fixed number of levels: 2 at 5 cases (16 leaves), 5 at 1,000
+//! (1,024 leaves).
 //!
-//! Why not a crate: `radix-heap` (0.4.2, the one on crates.io) is a max-heap that pops equal
-//! keys last in, first out, scans its 65 buckets for the lowest non-empty one, and keeps them
-//! in `Vec`s that may grow at any pop, while the engine promises no allocation per event.
-//! Here each open case is queued at most once under its slot, so the buckets are lists
-//! threaded through one per-slot array, which grows only when a new slot appears.
+//! Why not a crate: the heaps on crates.io (`std`'s `BinaryHeap`, `radix-heap`, `priority-queue`,
+//! `keyed_priority_queue`) branch on compares in their sifts or buckets; the branch-free walk
+//! over fixed slots is the point here, and it is a dozen lines.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
-/// From this many open cases on (`maxConcurrentCases`), the radix heap (measured: see
-/// BENCHMARKS.md).
-pub const RADIX_FROM: usize = 64;
+use crate::time;
 
 /// Open cases by the timestamp of their next event. Each slot is queued at most once at a
-/// time, and no timestamp pushed may be below the last one [`first`](Self::first) returned.
+/// time; a timestamp pushed is never below the queue's start nor above [`time::MAX_MS`].
 pub trait Queue {
     /// Slots queued.
     fn len(&self) -> usize;
@@ -43,8 +37,8 @@ pub trait Queue {
     /// [`remove_first`](Self::remove_first).
     fn first(&mut self) -> Option<(i64, u32)>;
 
-    /// Moves the first slot to `timestamp_ms`: a remove and a push in one (one sift for the
-    /// heap). Only after [`first`](Self::first) returned `Some`.
+    /// Moves the first slot to `timestamp_ms`. Only after [`first`](Self::first) returned
+    /// `Some`.
     fn requeue_first(&mut self, timestamp_ms: i64);
 
     /// Removes the first slot. Only after [`first`](Self::first) returned `Some`.
@@ -55,20 +49,21 @@ pub trait Queue {
 /// each kind.
 #[derive(Debug)]
 pub enum CaseQueue {
-    Heap(HeapQueue),
-    // Boxed: its buckets take 16 KiB.
-    Radix(Box<RadixQueue>),
+    /// Pairs packed into a `u64`: nearly every run (see [`Narrow::fits`]).
+    Narrow(TreeQueue<Narrow>),
+    /// Pairs packed into a `u128`: any timestamps, any number of slots.
+    Wide(TreeQueue<Wide>),
 }
 
 impl CaseQueue {
-    /// A queue for up to `max_open` cases at once.
-    pub fn new(max_open: usize) -> CaseQueue {
-        // Grown as cases open rather than all at once: a library caller may pass anything.
-        let capacity = max_open.min(1 << 16);
-        if max_open < RADIX_FROM {
-            CaseQueue::Heap(HeapQueue(BinaryHeap::with_capacity(capacity)))
-        } else {
-            CaseQueue::Radix(Box::new(RadixQueue::with_capacity(capacity)))
+    /// A queue for up to `max_open` cases at once, whose timestamps start at `start_ms`.
+    pub fn new(max_open: usize, start_ms: i64) -> CaseQueue {
+        // The engine caps its clock at `time::MAX_MS`, so a start above it is never pushed.
+        let start_ms = start_ms.min(time::MAX_MS);
+        match Narrow::fits(max_open, start_ms) {
+            Some(narrow) => CaseQueue::Narrow(TreeQueue::new(narrow, max_open)),
+            // Grown as cases open rather than all at once: a library caller may pass anything.
+            None => CaseQueue::Wide(TreeQueue::new(Wide, max_open.min(1 << 16))),
         }
     }
 }
@@ -77,221 +72,245 @@ impl CaseQueue {
 impl Queue for CaseQueue {
     fn len(&self) -> usize {
         match self {
-            CaseQueue::Heap(heap) => heap.len(),
-            CaseQueue::Radix(radix) => radix.len(),
+            CaseQueue::Narrow(tree) => tree.len(),
+            CaseQueue::Wide(tree) => tree.len(),
         }
     }
 
     fn push(&mut self, timestamp_ms: i64, slot: u32) {
         match self {
-            CaseQueue::Heap(heap) => heap.push(timestamp_ms, slot),
-            CaseQueue::Radix(radix) => radix.push(timestamp_ms, slot),
+            CaseQueue::Narrow(tree) => tree.push(timestamp_ms, slot),
+            CaseQueue::Wide(tree) => tree.push(timestamp_ms, slot),
         }
     }
 
     fn first(&mut self) -> Option<(i64, u32)> {
         match self {
-            CaseQueue::Heap(heap) => heap.first(),
-            CaseQueue::Radix(radix) => radix.first(),
+            CaseQueue::Narrow(tree) => tree.first(),
+            CaseQueue::Wide(tree) => tree.first(),
         }
     }
 
     fn requeue_first(&mut self, timestamp_ms: i64) {
         match self {
-            CaseQueue::Heap(heap) => heap.requeue_first(timestamp_ms),
-            CaseQueue::Radix(radix) => radix.requeue_first(timestamp_ms),
+            CaseQueue::Narrow(tree) => tree.requeue_first(timestamp_ms),
+            CaseQueue::Wide(tree) => tree.requeue_first(timestamp_ms),
         }
     }
 
     fn remove_first(&mut self) {
         match self {
-            CaseQueue::Heap(heap) => heap.remove_first(),
-            CaseQueue::Radix(radix) => radix.remove_first(),
+            CaseQueue::Narrow(tree) => tree.remove_first(),
+            CaseQueue::Wide(tree) => tree.remove_first(),
         }
     }
 }
 
-/// The engine's queue before the radix heap, for a few open cases.
-#[derive(Debug)]
-pub struct HeapQueue(BinaryHeap<Reverse<Due>>);
-
-impl Queue for HeapQueue {
-    #[inline]
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    #[inline]
-    fn push(&mut self, timestamp_ms: i64, slot: u32) {
-        self.0.push(Reverse(Due::new(timestamp_ms, slot)));
-    }
-
-    #[inline]
-    fn first(&mut self) -> Option<(i64, u32)> {
-        self.0
-            .peek()
-            .map(|Reverse(due)| (due.timestamp_ms(), due.slot()))
-    }
-
-    #[inline]
-    fn requeue_first(&mut self, timestamp_ms: i64) {
-        let mut top = self.0.peek_mut().expect("a first slot");
-        let slot = top.0.slot();
-        *top = Reverse(Due::new(timestamp_ms, slot));
-    }
-
-    #[inline]
-    fn remove_first(&mut self) {
-        self.0.pop();
-    }
+/// How a tree packs a `(timestamp, slot)` pair into one integer that orders like the pair.
+pub trait Packing: Copy {
+    type Key: Copy + Eq + Ord + std::fmt::Debug;
+    /// The leaf of a slot not queued: above every packed pair.
+    const NONE: Self::Key;
+    /// The most slots this packing holds, if it has a bound.
+    fn max_slots(self) -> Option<usize>;
+    fn pack(self, timestamp_ms: i64, slot: u32) -> Self::Key;
+    fn timestamp_ms(self, key: Self::Key) -> i64;
+    fn slot(self, key: Self::Key) -> u32;
+    /// The smaller key, chosen without a branch (a conditional move; checked in the
+    /// machine code): which one wins is a coin toss. `std::hint::select_unpredictable` would
+    /// say so outright, but needs Rust 1.88, above this crate's `rust-version`.
+    fn min(a: Self::Key, b: Self::Key) -> Self::Key;
 }
 
-/// A heap entry: ordered by time, ties broken by slot. Packed into one `u128` (the key above
-/// the slot) because one wide compare beats a field-by-field one in the heap's sifts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Due(u128);
-
-impl Due {
-    #[inline]
-    fn new(timestamp_ms: i64, slot: u32) -> Due {
-        Due((key(timestamp_ms) as u128) << 32 | slot as u128)
-    }
-
-    #[inline]
-    fn timestamp_ms(self) -> i64 {
-        timestamp((self.0 >> 32) as u64)
-    }
-
-    #[inline]
-    fn slot(self) -> u32 {
-        self.0 as u32
-    }
-}
-
-/// Timestamps as unsigned keys in the same order (the sign bit flipped).
-#[inline]
-fn key(timestamp_ms: i64) -> u64 {
-    timestamp_ms as u64 ^ (1 << 63)
-}
-
-#[inline]
-fn timestamp(key: u64) -> i64 {
-    (key ^ (1 << 63)) as i64
-}
-
-/// The end of a bucket's list, and no first slot.
-const NIL: u32 = u32::MAX;
-/// Bits per digit: a level has one bucket per digit value, found through a `u64` mask.
-const DIGIT: u32 = 6;
-/// Levels of digits in a 64-bit key: 11 (the top one has 4 bits), rounded up to a power of
-/// two so that indexing with `level & (LEVELS - 1)` needs no bounds check.
-const LEVELS: usize = 16;
-const _: () = assert!(64_usize.div_ceil(DIGIT as usize) <= LEVELS);
-
+/// `(timestamp - start) << shift | slot` in a `u64`, where `2^shift` slots fit: half the
+/// memory of [`Wide`] and one compare per step instead of two.
 #[derive(Clone, Copy, Debug)]
-struct Bucket {
-    /// The smallest key in the bucket, `u64::MAX` when empty.
-    min: u64,
-    /// The first slot in the bucket.
-    head: u32,
+pub struct Narrow {
+    start_ms: i64,
+    shift: u32,
 }
 
-const EMPTY: Bucket = Bucket {
-    min: u64::MAX,
-    head: NIL,
-};
+impl Narrow {
+    /// The packing for `max_open` slots and timestamps from `start_ms` (at most
+    /// [`time::MAX_MS`]) to [`time::MAX_MS`], if one fits in 64 bits with [`Packing::NONE`]
+    /// to spare. It does for every run that starts after the year -7000 with fewer than
+    /// 2^15 cases open.
+    fn fits(max_open: usize, start_ms: i64) -> Option<Narrow> {
+        let shift = max_open.max(1).next_power_of_two().trailing_zeros();
+        let span = (time::MAX_MS as i128 - start_ms as i128) as u128;
+        // The largest key, `span << shift | (2^shift - 1)`, must stay below `u64::MAX`.
+        (shift < 64 && span < (1u128 << (64 - shift)) - 1).then_some(Narrow { start_ms, shift })
+    }
+}
 
+impl Packing for Narrow {
+    type Key = u64;
+    const NONE: u64 = u64::MAX;
+
+    fn max_slots(self) -> Option<usize> {
+        Some(1 << self.shift)
+    }
+
+    #[inline(always)]
+    fn pack(self, timestamp_ms: i64, slot: u32) -> u64 {
+        debug_assert!((self.start_ms..=time::MAX_MS).contains(&timestamp_ms));
+        (timestamp_ms.wrapping_sub(self.start_ms) as u64) << self.shift | slot as u64
+    }
+
+    #[inline(always)]
+    fn timestamp_ms(self, key: u64) -> i64 {
+        self.start_ms.wrapping_add((key >> self.shift) as i64)
+    }
+
+    #[inline(always)]
+    fn slot(self, key: u64) -> u32 {
+        (key & ((1 << self.shift) - 1)) as u32
+    }
+
+    #[inline(always)]
+    fn min(a: u64, b: u64) -> u64 {
+        a.min(b)
+    }
+}
+
+/// The timestamp (sign bit flipped, so it orders as unsigned) above the slot in a `u128`.
 #[derive(Clone, Copy, Debug)]
-struct Entry {
-    key: u64,
-    /// The next slot in the same bucket.
-    next: u32,
+pub struct Wide;
+
+impl Packing for Wide {
+    type Key = u128;
+    /// Above every pair, whose slot is never `u32::MAX`.
+    const NONE: u128 = u128::MAX;
+
+    fn max_slots(self) -> Option<usize> {
+        None
+    }
+
+    #[inline(always)]
+    fn pack(self, timestamp_ms: i64, slot: u32) -> u128 {
+        ((timestamp_ms as u64 ^ 1 << 63) as u128) << 32 | slot as u128
+    }
+
+    #[inline(always)]
+    fn timestamp_ms(self, key: u128) -> i64 {
+        ((key >> 32) as u64 ^ 1 << 63) as i64
+    }
+
+    #[inline(always)]
+    fn slot(self, key: u128) -> u32 {
+        key as u32
+    }
+
+    #[inline(always)]
+    fn min(a: u128, b: u128) -> u128 {
+        // Half by half: a choice of a whole `u128` compiled to a branch.
+        let less = a < b;
+        let low = if less { a as u64 } else { b as u64 };
+        let high = if less {
+            (a >> 64) as u64
+        } else {
+            (b >> 64) as u64
+        };
+        (high as u128) << 64 | low as u128
+    }
 }
 
-/// The radix heap, for many open cases.
+/// The tournament tree (see the module docs), four children to a node: half the levels of
+/// a binary tree, and each level's step on the walk's chain is still one compare, since the
+/// three siblings' minimum does not depend on it (measured against the binary tree: see
+/// BENCHMARKS.md).
 #[derive(Debug)]
-pub struct RadixQueue {
-    /// The key of the last slot [`CaseQueue::first`] returned (0 before that): every queued
-    /// key is at least this.
-    last: u64,
-    /// The slot [`CaseQueue::first`] returned, due at `last`, or `NIL`.
-    first: u32,
-    /// The other slots due at `last`, smallest first. Its capacity is kept at the number of
-    /// slots so that it never grows on the hot path.
-    now: BinaryHeap<Reverse<u32>>,
-    /// The slots due after `last`.
-    buckets: Buckets,
-    /// By slot: the key and the bucket link of a queued slot.
-    entries: Vec<Entry>,
-    /// Slots queued, `first` included.
+pub struct TreeQueue<P: Packing> {
+    packing: P,
+    /// Node `i`'s children are `groups[i]`; node `i` itself is `groups[i / 4][i % 4]`. The
+    /// root is node 1, the leaf of `slot` is node `leaves + slot`, and nodes that are neither
+    /// (the rest of group 0, and the gaps between levels) stay [`Packing::NONE`].
+    groups: Vec<[P::Key; 4]>,
+    /// Leaves: a power of four, at least 4.
+    leaves: usize,
     len: usize,
 }
 
-/// The buckets of a [`RadixQueue`], apart from its entries so that the loop that spreads a
-/// bucket borrows both at once (and the compiler sees they do not overlap).
-#[derive(Debug)]
-struct Buckets {
-    /// Bucket `[level][digit]` lists the slots whose key is above `last`, first differs from
-    /// it in the digit at `level` and has `digit` there.
-    lists: [[Bucket; 64]; LEVELS],
-    /// By level, bit `digit` set when that bucket is not empty; `levels` has bit `level` set
-    /// when any is. The lowest bucket is found in two `trailing_zeros`.
-    digits: [u64; LEVELS],
-    levels: u32,
-}
-
-impl Buckets {
-    /// Puts `slot` at `key` (above `last`) into its bucket.
-    #[inline(always)]
-    fn link(&mut self, entries: &mut [Entry], last: u64, key: u64, slot: u32) {
-        debug_assert!(key > last, "timestamp below the last one `first` returned");
-        let level = (63 - (key ^ last).leading_zeros()) / DIGIT;
-        let digit = (key >> (DIGIT * level)) as usize & 63;
-        let level = level as usize & (LEVELS - 1);
-        let bucket = &mut self.lists[level][digit];
-        entries[slot as usize] = Entry {
-            key,
-            next: bucket.head,
-        };
-        bucket.head = slot;
-        bucket.min = bucket.min.min(key);
-        self.digits[level] |= 1 << digit;
-        self.levels |= 1 << level;
-    }
-
-    /// Empties the lowest non-empty bucket and returns it; `None` when all are empty.
-    #[inline(always)]
-    fn take_lowest(&mut self) -> Option<Bucket> {
-        if self.levels == 0 {
-            return None;
-        }
-        let level = self.levels.trailing_zeros() as usize & (LEVELS - 1);
-        let digit = self.digits[level].trailing_zeros() as usize & 63;
-        self.digits[level] &= !(1 << digit);
-        // Without a branch: whether the level is now empty is a coin toss with few cases.
-        self.levels &= !(((self.digits[level] == 0) as u32) << level);
-        Some(std::mem::replace(&mut self.lists[level][digit], EMPTY))
-    }
-}
-
-impl RadixQueue {
-    fn with_capacity(capacity: usize) -> RadixQueue {
-        RadixQueue {
-            last: 0,
-            first: NIL,
-            now: BinaryHeap::with_capacity(capacity),
-            buckets: Buckets {
-                lists: [[EMPTY; 64]; LEVELS],
-                digits: [0; LEVELS],
-                levels: 0,
-            },
-            entries: Vec::with_capacity(capacity),
+impl<P: Packing> TreeQueue<P> {
+    fn new(packing: P, slots: usize) -> TreeQueue<P> {
+        let leaves = leaves_for(slots);
+        TreeQueue {
+            packing,
+            // Level k holds nodes 4^k to 2·4^k - 1, so 2·leaves nodes in all.
+            groups: vec![[P::NONE; 4]; leaves / 2],
+            leaves,
             len: 0,
         }
     }
+
+    #[inline(always)]
+    fn root(&self) -> P::Key {
+        self.groups[0][1]
+    }
+
+    /// Sets the leaf of `slot` (below `leaves`) and the nodes above it.
+    #[inline(always)]
+    fn set(&mut self, slot: u32, key: P::Key) {
+        let groups = &mut self.groups[..];
+        // `groups.len()` is a power of two, so masking changes no index, but it shows the
+        // compiler that none is out of bounds: no check per level.
+        let mask = groups.len() - 1;
+        let mut i = self.leaves + slot as usize;
+        groups[(i >> 2) & mask][i & 3] = key;
+        let mut min = key;
+        while i > 1 {
+            let (group, j) = (&groups[(i >> 2) & mask], i & 3);
+            let siblings = P::min(
+                group[(j + 1) & 3],
+                P::min(group[(j + 2) & 3], group[(j + 3) & 3]),
+            );
+            min = P::min(min, siblings);
+            i >>= 2;
+            groups[(i >> 2) & mask][i & 3] = min;
+        }
+    }
+
+    /// Makes room for `slot`: a tree four times as wide (or more), filled from the leaves.
+    /// Only when a new slot appears beyond the ones asked for, never in steady state.
+    #[cold]
+    fn grow(&mut self, slot: u32) {
+        assert!(
+            slot != u32::MAX
+                && self
+                    .packing
+                    .max_slots()
+                    .is_none_or(|max| (slot as usize) < max),
+            "slot {slot} does not fit this queue"
+        );
+        let leaves = leaves_for(slot as usize + 1);
+        let mut grown = TreeQueue {
+            packing: self.packing,
+            groups: vec![[P::NONE; 4]; leaves / 2],
+            leaves,
+            len: self.len,
+        };
+        let old = self.leaves / 4;
+        grown.groups[leaves / 4..leaves / 4 + old].copy_from_slice(&self.groups[old..2 * old]);
+        // Inner nodes are below `leaves / 2` (the level above the leaves ends there).
+        for i in (1..leaves / 2).rev() {
+            let [a, b, c, d] = grown.groups[i];
+            grown.groups[i / 4][i % 4] = a.min(b).min(c.min(d));
+        }
+        *self = grown;
+    }
 }
 
-impl Queue for RadixQueue {
+/// The leaves of a tree for `slots`: a power of four, at least 4 so that the root has a
+/// level below it.
+fn leaves_for(slots: usize) -> usize {
+    let mut leaves = 4;
+    while leaves < slots {
+        leaves *= 4;
+    }
+    leaves
+}
+
+impl<P: Packing> Queue for TreeQueue<P> {
     #[inline(always)]
     fn len(&self) -> usize {
         self.len
@@ -299,97 +318,30 @@ impl Queue for RadixQueue {
 
     #[inline(always)]
     fn push(&mut self, timestamp_ms: i64, slot: u32) {
-        let key = key(timestamp_ms);
-        if slot as usize >= self.entries.len() {
+        if slot as usize >= self.leaves {
             self.grow(slot);
         }
         self.len += 1;
-        if key != self.last {
-            self.link(key, slot);
-        } else if self.first != NIL && slot < self.first {
-            // Due now, before the first slot handed out.
-            self.now.push(Reverse(self.first));
-            self.first = slot;
-        } else {
-            self.now.push(Reverse(slot));
-        }
+        self.set(slot, self.packing.pack(timestamp_ms, slot));
     }
 
     #[inline(always)]
     fn first(&mut self) -> Option<(i64, u32)> {
-        if self.first == NIL {
-            self.first = match self.now.pop() {
-                Some(Reverse(slot)) => slot,
-                None => self.advance()?,
-            };
-        }
-        Some((timestamp(self.last), self.first))
+        let root = self.root();
+        (root != P::NONE).then(|| (self.packing.timestamp_ms(root), self.packing.slot(root)))
     }
 
     #[inline(always)]
     fn requeue_first(&mut self, timestamp_ms: i64) {
-        let key = key(timestamp_ms);
-        let slot = std::mem::replace(&mut self.first, NIL);
-        debug_assert!(slot != NIL, "no first slot");
-        if key != self.last {
-            self.link(key, slot);
-        } else {
-            self.now.push(Reverse(slot));
-        }
+        let slot = self.packing.slot(self.root());
+        self.set(slot, self.packing.pack(timestamp_ms, slot));
     }
 
     #[inline(always)]
     fn remove_first(&mut self) {
-        debug_assert!(self.first != NIL, "no first slot");
-        self.first = NIL;
+        let slot = self.packing.slot(self.root());
         self.len -= 1;
-    }
-}
-
-impl RadixQueue {
-    /// Moves `last` to the smallest key queued and returns the smallest slot due then (the
-    /// others due then go to `now`, empty when this is called). That key is the smallest in
-    /// the lowest non-empty bucket: a lower level or digit means a smaller key. The rest of
-    /// that bucket shares its digits down to the bucket's level with the new `last`, so it
-    /// moves to lower levels; every other bucket stays as it is.
-    #[inline(always)]
-    fn advance(&mut self) -> Option<u32> {
-        let Bucket { min, head } = self.buckets.take_lowest()?;
-        self.last = min;
-        let (buckets, entries, now) = (&mut self.buckets, &mut self.entries[..], &mut self.now);
-        // The smallest slot due at `min` skips `now`: usually it is the only one.
-        let mut best = NIL;
-        let mut slot = head;
-        while slot != NIL {
-            let Entry { key, next } = entries[slot as usize];
-            if key != min {
-                buckets.link(entries, min, key, slot);
-            } else if slot < best {
-                if best != NIL {
-                    now.push(Reverse(best));
-                }
-                best = slot;
-            } else {
-                now.push(Reverse(slot));
-            }
-            slot = next;
-        }
-        Some(best)
-    }
-
-    #[inline(always)]
-    fn link(&mut self, key: u64, slot: u32) {
-        self.buckets.link(&mut self.entries, self.last, key, slot);
-    }
-
-    /// Makes room for `slot`: only when a new slot appears, never in steady state.
-    #[cold]
-    fn grow(&mut self, slot: u32) {
-        assert!(slot != NIL, "slot {slot} is reserved");
-        self.entries
-            .resize(slot as usize + 1, Entry { key: 0, next: NIL });
-        // `now` never holds more slots than there are.
-        self.now.reserve(self.entries.len() - self.now.len());
+        self.set(slot, P::NONE);
     }
 }
 
@@ -397,25 +349,55 @@ impl RadixQueue {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
 
     #[test]
-    fn keys_order_like_their_timestamps() {
-        let times = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
-        for pair in times.windows(2) {
-            assert!(key(pair[0]) < key(pair[1]));
-            assert_eq!(timestamp(key(pair[0])), pair[0]);
-            assert!(Due::new(pair[0], 7) < Due::new(pair[1], 0));
-            assert_eq!(Due::new(pair[0], 7).timestamp_ms(), pair[0]);
+    fn packed_keys_order_like_their_pairs() {
+        let wide = [i64::MIN, -5, -1, 0, 1, 1_700_000_000_000, i64::MAX];
+        for pair in wide.windows(2) {
+            assert!(Wide.pack(pair[0], 7) < Wide.pack(pair[1], 0));
+            assert_eq!(Wide.timestamp_ms(Wide.pack(pair[0], 7)), pair[0]);
         }
-        assert!(Due::new(3, 1) < Due::new(3, 2));
-        assert_eq!(Due::new(-3, u32::MAX - 1).slot(), u32::MAX - 1);
+        assert!(Wide.pack(3, 1) < Wide.pack(3, 2));
+        assert_eq!(Wide.slot(Wide.pack(-3, u32::MAX - 1)), u32::MAX - 1);
+        assert!(Wide.pack(i64::MAX, u32::MAX - 1) < Wide::NONE);
+
+        let narrow = Narrow::fits(1000, time::MIN_MS).unwrap();
+        let times = [time::MIN_MS, -1, 0, 1_700_000_000_000, time::MAX_MS];
+        for pair in times.windows(2) {
+            assert!(narrow.pack(pair[0], 999) < narrow.pack(pair[1], 0));
+            assert_eq!(narrow.timestamp_ms(narrow.pack(pair[0], 999)), pair[0]);
+        }
+        assert!(narrow.pack(3, 1) < narrow.pack(3, 2));
+        assert_eq!(narrow.slot(narrow.pack(3, 1023)), 1023);
+        assert!(narrow.pack(time::MAX_MS, 1023) < Narrow::NONE);
+        for (a, b) in [(1u64, 2u64), (2, 1), (5, 5)] {
+            assert_eq!(Narrow::min(a, b), a.min(b));
+            let (a, b) = ((a as u128) << 64 | 9, (b as u128) << 64 | 3);
+            assert_eq!(Wide::min(a, b), a.min(b));
+        }
     }
 
-    fn both() -> [CaseQueue; 2] {
-        [
-            CaseQueue::Heap(HeapQueue(BinaryHeap::new())),
-            CaseQueue::Radix(Box::new(RadixQueue::with_capacity(0))),
-        ]
+    #[test]
+    fn narrow_when_it_fits() {
+        assert!(matches!(CaseQueue::new(1000, 0), CaseQueue::Narrow(_)));
+        assert!(matches!(
+            CaseQueue::new(1 << 15, time::MIN_MS),
+            CaseQueue::Narrow(_)
+        ));
+        assert!(matches!(CaseQueue::new(1 << 17, 0), CaseQueue::Wide(_)));
+        assert!(matches!(CaseQueue::new(5, i64::MIN), CaseQueue::Wide(_)));
+        assert!(matches!(CaseQueue::new(5, i64::MAX), CaseQueue::Narrow(_)));
+    }
+
+    /// A narrow queue for 64 slots from `start`, and a wide one that must grow.
+    fn both(start: i64) -> Vec<CaseQueue> {
+        let mut queues = vec![CaseQueue::Wide(TreeQueue::new(Wide, 0))];
+        if let Some(narrow) = Narrow::fits(64, start) {
+            queues.push(CaseQueue::Narrow(TreeQueue::new(narrow, 64)));
+        }
+        queues
     }
 
     fn take(q: &mut CaseQueue) -> Option<(i64, u32)> {
@@ -428,7 +410,9 @@ mod tests {
 
     #[test]
     fn ties_go_by_slot_even_when_a_smaller_slot_comes_later() {
-        for mut q in both() {
+        let queues = both(0);
+        assert_eq!(queues.len(), 2);
+        for mut q in queues {
             q.push(10, 5);
             q.push(10, 3);
             q.push(12, 0);
@@ -453,29 +437,35 @@ mod tests {
 
     #[test]
     fn extreme_timestamps() {
-        for mut q in both() {
-            q.push(i64::MAX, 0);
-            q.push(-1, 1);
-            q.push(i64::MIN, 2);
-            q.push(0, 3);
-            assert_eq!(take(&mut q), Some((i64::MIN, 2)));
-            assert_eq!(take(&mut q), Some((-1, 1)));
-            assert_eq!(take(&mut q), Some((0, 3)));
-            assert_eq!(take(&mut q), Some((i64::MAX, 0)));
-            assert_eq!(take(&mut q), None);
-        }
-    }
+        let mut q = CaseQueue::Wide(TreeQueue::new(Wide, 0));
+        q.push(i64::MAX, 0);
+        q.push(-1, 1);
+        q.push(i64::MIN, 2);
+        q.push(0, 3);
+        assert_eq!(take(&mut q), Some((i64::MIN, 2)));
+        assert_eq!(take(&mut q), Some((-1, 1)));
+        assert_eq!(take(&mut q), Some((0, 3)));
+        assert_eq!(take(&mut q), Some((i64::MAX, 0)));
+        assert_eq!(take(&mut q), None);
 
-    #[test]
-    fn few_cases_get_the_heap_many_the_radix_heap() {
-        assert!(matches!(CaseQueue::new(RADIX_FROM - 1), CaseQueue::Heap(_)));
-        assert!(matches!(CaseQueue::new(RADIX_FROM), CaseQueue::Radix(_)));
+        let mut q = CaseQueue::new(4, time::MIN_MS);
+        assert!(matches!(q, CaseQueue::Narrow(_)));
+        q.push(time::MAX_MS, 0);
+        q.push(-1, 1);
+        q.push(time::MIN_MS, 2);
+        q.push(time::MAX_MS, 3);
+        assert_eq!(take(&mut q), Some((time::MIN_MS, 2)));
+        assert_eq!(take(&mut q), Some((-1, 1)));
+        assert_eq!(take(&mut q), Some((time::MAX_MS, 0)));
+        assert_eq!(take(&mut q), Some((time::MAX_MS, 3)));
+        assert_eq!(take(&mut q), None);
     }
 
     /// One step of a workload shaped like the engine's: take the earliest case, then either
     /// requeue it `delay` later or free its slot; open a case at the last timestamp seen
     /// plus a delay, reusing freed slots last in, first out; look at the earliest case and
-    /// leave it queued (cases may open before it is dealt with).
+    /// leave it queued (cases may open before it is dealt with). Timestamps stop at
+    /// `time::MAX_MS`, as the engine's clock does.
     #[derive(Clone, Debug)]
     enum Op {
         Take { requeue: Option<i64> },
@@ -501,25 +491,37 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
-        /// Both kinds against the engine's former queue: a `BinaryHeap` of (timestamp, slot).
+        /// Both packings against the engine's former queue: a `BinaryHeap` of (timestamp, slot).
         #[test]
         fn takes_like_a_binary_heap_of_pairs(
-            start in prop_oneof![Just(0i64), any::<i64>().prop_map(|t| t / 2), Just(i64::MIN)],
+            start in prop_oneof![
+                Just(0i64),
+                (time::MIN_MS..=time::MAX_MS),
+                Just(time::MIN_MS),
+                Just(time::MAX_MS - 1000),
+                Just(i64::MIN),
+            ],
             ops in workload(),
         ) {
-            for mut q in both() {
+            for mut q in both(start) {
                 let mut model: BinaryHeap<Reverse<(i64, u32)>> = BinaryHeap::new();
                 let mut free: Vec<u32> = Vec::new();
                 let mut slots = 0u32;
                 let mut last = start;
+                let later = |at: i64, delay: i64| at.saturating_add(delay).min(time::MAX_MS);
                 for op in &ops {
                     match *op {
                         Op::Open { delay } => {
+                            // The narrow queue holds 64 slots, as many as the engine would
+                            // open for it.
+                            if free.is_empty() && slots == 64 {
+                                continue;
+                            }
                             let slot = free.pop().unwrap_or_else(|| {
                                 slots += 1;
                                 slots - 1
                             });
-                            let at = last.saturating_add(delay);
+                            let at = later(last, delay);
                             q.push(at, slot);
                             model.push(Reverse((at, slot)));
                         }
@@ -538,7 +540,7 @@ mod tests {
                             last = at;
                             match requeue {
                                 Some(delay) => {
-                                    let at = at.saturating_add(delay);
+                                    let at = later(at, delay);
                                     q.requeue_first(at);
                                     model.push(Reverse((at, slot)));
                                 }

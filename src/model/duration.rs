@@ -52,8 +52,9 @@ impl DurationSampler {
         }
     }
 
-    /// A sample in milliseconds, never negative.
-    #[inline]
+    /// A sample in milliseconds, never negative. Inlined into the engine's step, like
+    /// [`crate::model::Selector::choose`].
+    #[inline(always)]
     pub fn sample_ms<R: Rng + ?Sized>(&self, rng: &mut R) -> i64 {
         match self {
             DurationSampler::Constant(ms) => *ms,

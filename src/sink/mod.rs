@@ -518,7 +518,7 @@ impl SinkSet {
     ///
     /// # Errors
     /// The first sink that fails; the sinks after it do not get the event.
-    #[inline]
+    #[inline(always)]
     pub fn dispatch(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         let n = event.node.index as usize;
         if let Some(count) = self.node_counts.get_mut(n) {
