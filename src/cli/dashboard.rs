@@ -730,6 +730,7 @@ mod tests {
     use super::*;
     use def::engine::Engine;
     use def::model::Chain;
+    use def::sink::RECENT;
     use def::sink::{Sink, UiSink};
     use ratatui::backend::TestBackend;
 
@@ -765,6 +766,11 @@ mod tests {
         let mut engine = Engine::new(&chain, 5, 1_735_689_600_000, 5);
         let mut taken = Vec::new();
         while taken.len() < n {
+            if taken.len() + RECENT == n + 1 {
+                // As the dashboard does before its frames: ask for the events to come, so
+                // that the last ones written are those recorded.
+                handle.recent(0);
+            }
             let e = engine.next_event();
             if refs.iter().any(|r| r == e.node.name.as_str()) {
                 taken.push((

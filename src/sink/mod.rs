@@ -32,7 +32,7 @@ pub use kafka::KafkaSink;
 pub use memory::{EventRecord, MemoryHandle, MemorySink};
 #[cfg(feature = "mqtt")]
 pub use mqtt::MqttSink;
-pub use ui::{UiEvent, UiHandle, UiMode, UiSink};
+pub use ui::{UiEvent, UiHandle, UiMode, UiSink, RECENT};
 
 use crate::config::{
     sink::{ColumnNames, DEFAULT_CONSOLE_ID},

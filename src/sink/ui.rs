@@ -3,11 +3,18 @@
 //! The library draws nothing: a [`UiSink`] records what a display needs into a shared state,
 //! and whoever holds its [`UiHandle`] (the command line's dashboard) reads it at its own pace.
 //! The sink's `write` is on the hot path of count-based runs that make tens of millions of
-//! events a second, so it takes no lock and allocates nothing: the last [`RECENT`] events go
-//! into a ring of atomic slots written by the simulation's thread alone (a sequence-lock ring:
-//! a reader copies what it wants and keeps only the slots the writer cannot have touched
-//! meanwhile), and the per-datasource counts are atomics that only that thread writes. On
-//! x86-64 every one of these stores is a plain `mov`.
+//! events a second, so it takes no lock and allocates nothing: the per-datasource counts are
+//! atomics that only the simulation's thread writes, and recent events go into a ring of
+//! atomic slots written by that thread alone (a sequence-lock ring: a reader copies what it
+//! wants and keeps only the slots the writer cannot have touched meanwhile). On x86-64 every
+//! one of these stores is a plain `mov`.
+//!
+//! A display drawing 20 frames a second shows a screenful of events per frame, not millions:
+//! so the ring is filled in bursts on request. Each time the display reads the recent events
+//! it asks for more, and the sink records the next [`RECENT`]` - 1` consecutive events it
+//! takes; between bursts an event costs its count and one check. A slow stream is recorded
+//! whole (a burst outlasts a frame); a fast run shows a run of consecutive events at most a
+//! frame old.
 //!
 //! Where there is no display (stdout is not a terminal), the command line asks
 //! [`super::SinkSet::build`] for [`UiMode::Console`] instead, and a `ui` sink prints the
@@ -17,7 +24,7 @@ use super::{Delivery, Sink, SinkError};
 use crate::engine::Event;
 use crate::model::{Chain, Edge};
 use crate::time::{TimestampFormat, TimestampWriter};
-use std::sync::atomic::{fence, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Events a [`UiHandle`] keeps for display (a power of two).
@@ -46,8 +53,13 @@ struct Slot {
 struct Shared {
     id: String,
     timestamps: TimestampFormat,
-    /// Events recorded so far; event `i` is (or was) in slot `i % RECENT`.
+    /// Events taken so far.
     head: AtomicU64,
+    /// Events recorded into the ring so far; recorded event `i` is (or was) in slot
+    /// `i % RECENT`.
+    recorded: AtomicU64,
+    /// The display asks for a burst of recent events.
+    wanted: AtomicBool,
     slots: Box<[Slot]>,
     /// Events per node index of the chain (zero for nodes the sink does not take).
     counts: Box<[AtomicU64]>,
@@ -109,12 +121,13 @@ impl UiHandle {
     }
 
     /// Up to `n` (at most [`RECENT`]` - 1`: the oldest slot may be being rewritten) of the
-    /// latest events, oldest first. Events the sink overwrote while they were being read are
+    /// latest events recorded, oldest first, and a request for the next burst (see the
+    /// module's documentation). Events the sink overwrote while they were being read are
     /// left out, so a busy run may give fewer.
     pub fn recent(&self, n: usize) -> Vec<UiEvent> {
         let shared = &self.0;
         let ring = RECENT as u64;
-        let before = shared.head.load(Ordering::Acquire);
+        let before = shared.recorded.load(Ordering::Acquire);
         let n = (n as u64).min(ring).min(before);
         let raw: Vec<(u64, i64, u64, u64)> = (before - n..before)
             .map(|i| {
@@ -130,7 +143,8 @@ impl UiHandle {
         // Whatever the writer wrote into a slot we read, it published the head before: the
         // events it may have overwritten are those the head now says were written since.
         fence(Ordering::Acquire);
-        let after = shared.head.load(Ordering::Relaxed);
+        let after = shared.recorded.load(Ordering::Relaxed);
+        shared.wanted.store(true, Ordering::Relaxed);
         let mut writer = TimestampWriter::new(shared.timestamps);
         raw.into_iter()
             .filter(|&(i, ..)| i + ring > after)
@@ -157,6 +171,10 @@ pub struct UiSink {
     shared: Arc<Shared>,
     /// The head as this thread last wrote it (the only writer).
     head: u64,
+    /// `recorded` as this thread last wrote it.
+    recorded: u64,
+    /// Events still to record in the current burst.
+    burst: u64,
 }
 
 impl UiSink {
@@ -181,6 +199,9 @@ impl UiSink {
             id: id.to_string(),
             timestamps,
             head: AtomicU64::new(0),
+            recorded: AtomicU64::new(0),
+            // The first events are recorded before the display's first look.
+            wanted: AtomicBool::new(true),
             slots: (0..RECENT).map(|_| Slot::default()).collect(),
             counts: chain.nodes.iter().map(|_| AtomicU64::new(0)).collect(),
             nodes: chain
@@ -204,6 +225,8 @@ impl UiSink {
             UiSink {
                 shared: shared.clone(),
                 head: 0,
+                recorded: 0,
+                burst: 0,
             },
             UiHandle(shared),
         )
@@ -215,13 +238,42 @@ impl Sink for UiSink {
     fn write(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         let shared = &*self.shared;
         let node = event.node.index;
+        if let Some(count) = shared.counts.get(node as usize) {
+            // One writer: a load and a store, not a locked read-modify-write.
+            count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        }
+        self.head += 1;
+        shared.head.store(self.head, Ordering::Release);
+        if self.burst == 0 {
+            if !shared.wanted.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            shared.wanted.store(false, Ordering::Relaxed);
+            self.burst = RECENT as u64 - 1;
+        }
+        self.burst -= 1;
+        self.record(event);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Delivery, SinkError> {
+        Ok(Delivery::all(self.head))
+    }
+}
+
+impl UiSink {
+    /// Puts `event` into the ring.
+    #[inline]
+    fn record(&mut self, event: &Event<'_>) {
+        let shared = &*self.shared;
+        let node = event.node.index;
         // The edge's index within its node, from its address: no search, no `unsafe`.
         let edge = (event.edge as *const Edge as usize)
             .wrapping_sub(event.node.edges.as_ptr() as usize)
             / std::mem::size_of::<Edge>().max(1);
-        let slot = &shared.slots[(self.head as usize) & (RECENT - 1)];
-        // Orders the head published for the last event before this event's slot writes, so
-        // a reader that sees any of them also sees that head (a compiler barrier on x86-64).
+        let slot = &shared.slots[(self.recorded as usize) & (RECENT - 1)];
+        // Orders the count published for the last event before this event's slot writes, so
+        // a reader that sees any of them also sees that count (a compiler barrier on x86-64).
         fence(Ordering::Release);
         slot.timestamp_ms
             .store(event.timestamp_ms, Ordering::Relaxed);
@@ -230,17 +282,8 @@ impl Sink for UiSink {
             (u64::from(node) << 32) | (edge as u64 & 0xffff_ffff),
             Ordering::Relaxed,
         );
-        self.head += 1;
-        shared.head.store(self.head, Ordering::Release);
-        if let Some(count) = shared.counts.get(node as usize) {
-            // One writer: a load and a store, not a locked read-modify-write.
-            count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<Delivery, SinkError> {
-        Ok(Delivery::all(self.head))
+        self.recorded += 1;
+        shared.recorded.store(self.recorded, Ordering::Release);
     }
 }
 
@@ -255,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_the_latest_events_and_counts_per_datasource() {
+    fn counts_every_event_and_records_a_burst_each_time_it_is_asked() {
         let chain = chain();
         let refs: Vec<String> = chain
             .nodes
@@ -265,33 +308,50 @@ mod tests {
         let (mut sink, handle) = UiSink::new("UI", &chain, &refs, TimestampFormat::Original);
         let mut engine = Engine::new(&chain, 7, 0, 10);
         let mut written = Vec::new();
-        for _ in 0..1000 {
-            let event = engine.next_event();
-            written.push((
-                event.case,
-                event.node.name.as_str().to_string(),
-                event.activity().to_string(),
-            ));
-            sink.write(&event).unwrap();
+        let mut write = |written: &mut Vec<(u64, String, String)>, n: usize| {
+            for _ in 0..n {
+                let event = engine.next_event();
+                written.push((
+                    event.case,
+                    event.node.name.as_str().to_string(),
+                    event.activity().to_string(),
+                ));
+                sink.write(&event).unwrap();
+            }
+        };
+        let seen = |recent: Vec<UiEvent>| -> Vec<(u64, String, String)> {
+            recent
+                .iter()
+                .map(|e| (e.case, e.node.clone(), e.activity.clone()))
+                .collect()
+        };
+        write(&mut written, 1000);
+        // Nobody has looked yet: the first burst, events 0 to RECENT - 2, was recorded.
+        let burst = RECENT - 1;
+        let recent = handle.recent(10);
+        assert_eq!(recent[0].timestamp.len(), "2025-01-01 00:00:00".len());
+        assert_eq!(seen(recent), written[burst - 10..burst]);
+        // That look asked for more: the next events taken are recorded.
+        write(&mut written, 300);
+        assert_eq!(
+            seen(handle.recent(10)),
+            written[1000 + burst - 10..1000 + burst]
+        );
+        assert_eq!(handle.recent(10_000).len(), RECENT - 1);
+        // A slow stream is recorded whole: each look comes before the burst is used up.
+        for _ in 0..20 {
+            write(&mut written, 3);
+            assert_eq!(seen(handle.recent(3)), written[written.len() - 3..]);
         }
         assert_eq!(handle.id(), "UI");
-        assert_eq!(handle.total(), 1000);
+        assert_eq!(handle.total(), 1360);
         let counts = handle.counts();
-        assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 1000);
+        assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 1360);
         for (node, n) in &counts {
             let expected = written.iter().filter(|w| &w.1 == node).count() as u64;
             assert_eq!(*n, expected, "{node}");
         }
-        let recent = handle.recent(10);
-        assert_eq!(recent.len(), 10);
-        let got: Vec<_> = recent
-            .iter()
-            .map(|e| (e.case, e.node.clone(), e.activity.clone()))
-            .collect();
-        assert_eq!(got, written[990..]);
-        assert_eq!(handle.recent(10_000).len(), RECENT - 1);
-        assert_eq!(recent[0].timestamp.len(), "2025-01-01 00:00:00".len());
-        assert_eq!(sink.finish().unwrap().delivered, 1000);
+        assert_eq!(sink.finish().unwrap().delivered, 1360);
     }
 
     #[test]
