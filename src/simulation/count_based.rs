@@ -7,7 +7,7 @@
 //! it, and on two cores the two overlap. The stage sees the same events in the same order
 //! either way, so the output is the same bytes.
 
-use super::observe::Progress;
+use super::observe::{report_with_counts, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::SimulationType;
 use crate::engine::{Engine, Event};
@@ -158,20 +158,22 @@ fn report(
     open_cases: usize,
 ) {
     if let Some(observer) = &options.observer {
-        let counts: Vec<(&str, u64)> = sinks.counts().collect();
-        let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
-        observer.progress(&Progress {
-            simulation_type: SimulationType::CountBased,
-            elapsed: started.elapsed(),
-            events,
-            total: Some(steps),
-            open_cases,
-            pacing: None,
-            frames: None,
-            sinks: &counts,
-            datasources: &datasources,
-            lateness: None,
-        });
+        report_with_counts(
+            observer.as_ref(),
+            sinks,
+            Progress {
+                simulation_type: SimulationType::CountBased,
+                elapsed: started.elapsed(),
+                events,
+                total: Some(steps),
+                open_cases,
+                pacing: None,
+                frames: None,
+                sinks: &[],
+                datasources: &[],
+                lateness: None,
+            },
+        );
     }
 }
 

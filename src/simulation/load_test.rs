@@ -19,7 +19,7 @@
 //! A shard's frame `i` has its share of tick `i`'s events ([`Share`]); every shard makes the
 //! same number of frames.
 
-use super::observe::Progress;
+use super::observe::{report_with_counts, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{LoadSpec, SimulationType};
 use crate::engine::Engine;
@@ -76,20 +76,22 @@ pub(super) fn run<'c>(
             .map_err(|e| stopped(events, e))?;
         frame += 1;
         if let Some(observer) = &options.observer {
-            let counts: Vec<(&str, u64)> = sinks.counts().collect();
-            let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
-            observer.progress(&Progress {
-                simulation_type: SimulationType::LoadTest,
-                elapsed: began.elapsed(),
-                events,
-                total: None,
-                open_cases: engine.open_cases(),
-                pacing: None,
-                frames: Some(frame),
-                sinks: &counts,
-                datasources: &datasources,
-                lateness: None,
-            });
+            report_with_counts(
+                observer.as_ref(),
+                sinks,
+                Progress {
+                    simulation_type: SimulationType::LoadTest,
+                    elapsed: began.elapsed(),
+                    events,
+                    total: None,
+                    open_cases: engine.open_cases(),
+                    pacing: None,
+                    frames: Some(frame),
+                    sinks: &[],
+                    datasources: &[],
+                    lateness: None,
+                },
+            );
         }
         if !started && frame >= gen_timeframes_til_start {
             sinks

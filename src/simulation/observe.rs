@@ -8,6 +8,7 @@
 
 use crate::config::SimulationType;
 use crate::pacing::Lateness;
+use crate::sink::SinkSet;
 use std::fmt::Debug;
 use std::time::Duration;
 
@@ -55,6 +56,18 @@ pub struct PacingStatus {
     pub behind: u64,
     /// How late the oldest of them is.
     pub lag: Duration,
+}
+
+/// Tells `observer` of `progress` with the counts `sinks` has now in its `sinks` and
+/// `datasources` (whatever the caller put there).
+pub(super) fn report_with_counts(observer: &dyn Observer, sinks: &SinkSet, progress: Progress<'_>) {
+    let counts: Vec<(&str, u64)> = sinks.counts().collect();
+    let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
+    observer.progress(&Progress {
+        sinks: &counts,
+        datasources: &datasources,
+        ..progress
+    });
 }
 
 /// Several watchers of one run (a progress display and a metrics exporter, say), told in

@@ -19,7 +19,7 @@
 //!
 //! A shard paces its [`Share`] of the load: its part of the events due at every instant.
 
-use super::observe::{Observer, PacingStatus, Progress};
+use super::observe::{report_with_counts, Observer, PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
 use crate::engine::Engine;
@@ -228,20 +228,22 @@ fn report_progress(
     pacing: PacingStatus,
     lateness: &Lateness,
 ) {
-    let counts: Vec<(&str, u64)> = sinks.counts().collect();
-    let datasources: Vec<(&str, u64)> = sinks.datasource_counts().collect();
-    observer.progress(&Progress {
-        simulation_type: SimulationType::Stream,
-        elapsed,
-        events: pacer.taken(),
-        total: max_events,
-        open_cases: engine.open_cases(),
-        pacing: Some(pacing),
-        frames: None,
-        sinks: &counts,
-        datasources: &datasources,
-        lateness: Some(lateness),
-    });
+    report_with_counts(
+        observer,
+        sinks,
+        Progress {
+            simulation_type: SimulationType::Stream,
+            elapsed,
+            events: pacer.taken(),
+            total: max_events,
+            open_cases: engine.open_cases(),
+            pacing: Some(pacing),
+            frames: None,
+            sinks: &[],
+            datasources: &[],
+            lateness: Some(lateness),
+        },
+    );
 }
 
 /// The pacing facts reported to the observer once a second.
