@@ -15,7 +15,8 @@ mkdir -p "$OUT"
 cargo build --release --quiet
 DEF=target/release/def
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 secs_of() { /usr/bin/time -f "%e" "$@" 2>&1 >/dev/null | tail -1; }
 # A shell command's wall time (its output synced), median of RUNS.
 timed() { for _ in $(seq "$RUNS"); do rm -f "$2"; secs_of sh -c "$1 && sync -f '$2'"; done | median; }

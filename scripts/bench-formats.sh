@@ -25,7 +25,8 @@ if [[ -z "${DEF:-}" ]]; then
     DEF=target/release/def
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 # Seconds (wall), max RSS (KiB) and CPU seconds (user + system) of a command.
 measure() { /usr/bin/time -f "%e %M %U %S" "$@" 2>&1 >/dev/null | tail -1; }
 

@@ -14,7 +14,8 @@ DS=tests/fixtures/reference/datasource/assemblyline
 cargo build --release --quiet
 DEF="${DEF:-target/release/def}"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 # "wall cpu" of one run.
 secs_of() { /usr/bin/time -f "%e %U %S" "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1, $2 + $3}'; }
 # "median-wall median-cpu" of RUNS runs, the two commands' runs alternating.

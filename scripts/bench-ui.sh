@@ -28,7 +28,8 @@ SOCKET="def-bench-ui-$$"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 
 PERF=""
 [[ "$THREADS" == 1 ]] && PERF="perf record -q -e task-clock -c 100000 -s -o $TMP/perf.data"

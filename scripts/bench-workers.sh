@@ -22,7 +22,8 @@ mkdir -p "$OUT"
 cargo build --release --quiet
 DEF=target/release/def
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 
 # "wall cpu" seconds of a command (cpu = user + system).
 measure() { /usr/bin/time -f "%e %U %S" "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1, $2 + $3}'; }

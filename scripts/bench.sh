@@ -14,7 +14,8 @@ mkdir -p "$OUT"
 cargo build --release --quiet
 DEF=target/release/def
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=lib/bench.sh
+source "scripts/lib/bench.sh"
 
 # Seconds (wall) and max RSS (KiB) of a command, as "secs kib".
 measure() { /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -1; }
