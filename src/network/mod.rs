@@ -10,7 +10,11 @@
 //! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
 //! of any event held back for a swap — has passed its arrival. So the sinks see events in
 //! arrival order, and the order is a pure function of the seed: the ground truth
-//! ([`truth`]) can replay it exactly.
+//! ([`truth`]) can replay it exactly. More: a copy is never sent before the watermark (its
+//! send time is the engine's clock, or a held event's time), so every copy put in the heap
+//! sorts after every copy already delivered, and the stream leaves in key order. That is why
+//! the copy that closes a case is known when the engine finishes the case, without counting
+//! each case's copies as they arrive.
 //!
 //! The stage has its own random stream (the run's seed, [long-jumped] past the engine's), so
 //! with no network document nothing changes, and with one the generated (clean) stream is the
@@ -272,8 +276,24 @@ impl Receiver for SinkSet {
     }
 }
 
-/// A copy of an event on its way: ordered by arrival, then id, then copy (`id * 2 + copy`);
-/// the event itself waits in the slab at `slot`, so that the heap moves 24 bytes, not 100.
+/// Where a copy of an event stands in the delivered stream: by arrival, then its order
+/// (`eventId * 2 + copy`), unique. Ids start at 1, so [`Key::NONE`] is below every key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    arrival_ms: i64,
+    order: u64,
+}
+
+impl Key {
+    /// Below every key.
+    const NONE: Key = Key {
+        arrival_ms: i64::MIN,
+        order: 0,
+    };
+}
+
+/// A copy of an event on its way, ordered by its key; the event itself waits in the slab at
+/// `slot`, so that the heap moves 24 bytes, not 100.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct InFlight {
     arrival_ms: i64,
@@ -317,17 +337,16 @@ enum Side {
     Tail,
 }
 
-/// What the stage knows of an open case.
-#[derive(Clone, Copy, Debug, Default)]
+/// What the stage knows of a case the engine has not finished.
+#[derive(Clone, Copy, Debug)]
 struct CaseState {
-    /// Copies of its events in the heap.
-    in_flight: u32,
-    /// The engine emitted its last event.
-    done: bool,
     truncate: Option<Side>,
     /// An event waiting for the case's next one, to trade times with it.
     /// Its slot in the slab.
     held: Option<u32>,
+    /// The greatest key of the case's copies sent so far (or [`Key::NONE`]): the copy that
+    /// will be delivered last (the stream is delivered in key order).
+    last: Key,
 }
 
 /// A node's outage schedule: the current (or next) outage, `[start, end)`.
@@ -348,7 +367,14 @@ impl Outage {
         let period = gap.saturating_add(lasting);
         let first = self.end.saturating_add(gap);
         let behind = t.saturating_sub(first.saturating_add(lasting));
-        let k = if behind < 0 { 0 } else { behind / period + 1 };
+        // Mostly the next period or the one after: no division for those.
+        let k = if behind < 0 {
+            0
+        } else if behind < period {
+            1
+        } else {
+            behind / period + 1
+        };
         let start = first.saturating_add(k.saturating_mul(period));
         Outage {
             start,
@@ -383,6 +409,9 @@ pub struct Stage<'c> {
     clock: i64,
     /// Times (and ids) of the events held for a swap: none of them has been sent yet.
     held: BTreeSet<(i64, u64)>,
+    /// The earliest time in `held` (`i64::MAX` when none), kept beside it because every
+    /// release looks at it.
+    held_min: i64,
 }
 
 /// The stage apart from its case table, so that both can be borrowed at once.
@@ -393,6 +422,11 @@ struct Link<'c> {
     start_ms: i64,
     heap: BinaryHeap<Reverse<InFlight>>,
     slab: Slab<'c>,
+    /// The keys of the copies that close their cases when delivered: each the last copy of a
+    /// finished case still on its way.
+    closing: BinaryHeap<Reverse<Key>>,
+    /// The key of the copy delivered last ([`Key::NONE`] before the first).
+    delivered_up_to: Key,
     outages: Vec<Option<Outage>>,
     /// `draws[i]`: the trials of `plan.effects[i]`.
     draws: Vec<Draws>,
@@ -431,6 +465,8 @@ impl<'c> Stage<'c> {
                 start_ms,
                 heap: BinaryHeap::new(),
                 slab: Slab::default(),
+                closing: BinaryHeap::new(),
+                delivered_up_to: Key::NONE,
                 outages: vec![None; chain.nodes.len()],
                 draws,
                 truth,
@@ -441,6 +477,7 @@ impl<'c> Stage<'c> {
             shard,
             clock: i64::MIN,
             held: BTreeSet::new(),
+            held_min: i64::MAX,
         }
     }
 
@@ -468,7 +505,7 @@ impl<'c> Stage<'c> {
     ///
     /// # Errors
     /// The receiver failed.
-    #[inline]
+    #[inline(always)]
     pub fn carry<R: Receiver>(&mut self, event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
         self.push(event, to)?;
         self.release(self.clock, to)
@@ -478,7 +515,7 @@ impl<'c> Stage<'c> {
     ///
     /// # Errors
     /// The receiver failed (told of a case that closed without a delivered event).
-    #[inline]
+    #[inline(always)]
     pub fn push<R: Receiver>(&mut self, mut event: Event<'c>, to: &mut R) -> Result<(), R::Error> {
         self.next_id += 1;
         let link = &mut self.link;
@@ -497,7 +534,11 @@ impl<'c> Stage<'c> {
         let mut first = false;
         let state = self.cases.entry(case).or_insert_with(|| {
             first = true;
-            CaseState::default()
+            CaseState {
+                truncate: None,
+                held: None,
+                last: Key::NONE,
+            }
         });
         if first {
             if let Some(fx) = fx {
@@ -510,15 +551,12 @@ impl<'c> Stage<'c> {
                 }
             }
         }
-        if ends {
-            state.done = true;
-        }
         let truncated = match state.truncate {
             Some(Side::Head) => first,
             Some(Side::Tail) => ends,
             None => false,
         };
-        if truncated {
+        let sent = if truncated {
             link.report.lost += 1;
             link.fault(
                 id,
@@ -526,14 +564,17 @@ impl<'c> Stage<'c> {
                     head: state.truncate == Some(Side::Head),
                 },
             );
-            if let Some(slot) = state.held.take() {
-                let held = link.slab.take(slot);
-                self.held.remove(&(held.timestamp_ms, id_of(&held)));
-                state.in_flight += link.send(held);
+            match state.held.take() {
+                Some(slot) => {
+                    let held = link.slab.take(slot);
+                    self.held_min = unhold(&mut self.held, &held);
+                    link.send(held)
+                }
+                None => Key::NONE,
             }
         } else if let Some(slot) = state.held.take() {
             let mut held = link.slab.take(slot);
-            self.held.remove(&(held.timestamp_ms, id_of(&held)));
+            self.held_min = unhold(&mut self.held, &held);
             let (a, b) = (held.timestamp_ms, event.timestamp_ms);
             held.timestamp_ms = b;
             event.timestamp_ms = a;
@@ -552,18 +593,27 @@ impl<'c> Stage<'c> {
                     timestamp_ms: a,
                 },
             );
-            state.in_flight += link.send(held);
-            state.in_flight += link.send(event);
+            link.send(held).max(link.send(event))
         } else if !ends && fx.is_some_and(|fx| hit(&mut link.draws[fx].swap, &mut link.rng)) {
             self.held.insert((event.timestamp_ms, id));
+            self.held_min = self.held_min.min(event.timestamp_ms);
             state.held = Some(link.slab.put(event));
+            Key::NONE
         } else {
-            state.in_flight += link.send(event);
-        }
-        if state.done && state.in_flight == 0 && state.held.is_none() {
-            // Nothing of the case is on its way: its closing events were lost.
+            link.send(event)
+        };
+        state.last = state.last.max(sent);
+        if ends {
+            // The engine is done with the case (and holds nothing of it back: its last event
+            // took any held one along). Its last copy closes it; if none is left on the way,
+            // its closing events were lost, and the receiver hears it now.
+            let last = state.last;
             self.cases.remove(&case);
-            return to.case_closed(case);
+            if last > link.delivered_up_to {
+                link.closing.push(Reverse(last));
+            } else {
+                return to.case_closed(case);
+            }
         }
         Ok(())
     }
@@ -574,10 +624,9 @@ impl<'c> Stage<'c> {
     ///
     /// # Errors
     /// The receiver failed.
-    #[inline]
+    #[inline(always)]
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
-        let held = self.held.first().map_or(i64::MAX, |&(t, _)| t);
-        let until = watermark_ms.min(held);
+        let until = watermark_ms.min(self.held_min);
         while let Some(Reverse(next)) = self.link.heap.peek() {
             if next.arrival_ms >= until {
                 break;
@@ -611,11 +660,12 @@ impl<'c> Stage<'c> {
             if let Some(state) = self.cases.get_mut(&case) {
                 if let Some(slot) = state.held.take() {
                     let event = self.link.slab.take(slot);
-                    state.in_flight += self.link.send(event);
+                    state.last = state.last.max(self.link.send(event));
                 }
             }
         }
         self.held.clear();
+        self.held_min = i64::MAX;
         while let Some(Reverse(flight)) = self.link.heap.pop() {
             self.deliver(flight, to)?;
         }
@@ -633,20 +683,28 @@ impl<'c> Stage<'c> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
+        let (key, slot) = (
+            Key {
+                arrival_ms: flight.arrival_ms,
+                order: flight.order,
+            },
+            flight.slot,
+        );
         // Delivered from its slot, not moved out: the slot is free again once this returns.
         let slab = &mut self.link.slab;
-        slab.free.push(flight.slot);
-        let event = &mut slab.events[flight.slot as usize];
-        event.arrival_ms = Some(flight.arrival_ms);
-        if let Some(state) = self.cases.get_mut(&event.case) {
-            state.in_flight -= 1;
-            if state.done && state.in_flight == 0 && state.held.is_none() {
-                event.closes_case = true;
-                self.cases.remove(&event.case);
-            }
+        slab.free.push(slot);
+        let event = &mut slab.events[slot as usize];
+        event.arrival_ms = Some(key.arrival_ms);
+        // Copies leave in key order (every key pushed is above every key delivered), so the
+        // last copy of a finished case is known when the case finishes.
+        let closing = &mut self.link.closing;
+        if closing.peek() == Some(&Reverse(key)) {
+            closing.pop();
+            event.closes_case = true;
         }
+        self.link.delivered_up_to = key;
         self.link.report.delivered += 1;
         to.deliver(event)
     }
@@ -661,15 +719,15 @@ impl<'c> Link<'c> {
     }
 
     /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
-    /// surviving copies go into the heap. Returns how many.
+    /// surviving copies go into the heap. Returns the greatest key among them ([`Key::NONE`]
+    /// if none).
     #[inline(always)]
-    fn send(&mut self, mut event: Event<'c>) -> u32 {
+    fn send(&mut self, mut event: Event<'c>) -> Key {
         let id = id_of(&event);
         let plan: &'c Plan = self.plan;
         let node = event.node.index as usize;
         let Some(index) = plan.by_node[node] else {
-            self.push_copy(event, event.timestamp_ms, 0);
-            return 1;
+            return self.push_copy(event, event.timestamp_ms, 0);
         };
         let index = index as usize;
         let fx = &plan.effects[index];
@@ -715,7 +773,7 @@ impl<'c> Link<'c> {
         if hit(&mut self.draws[index].drop, &mut self.rng) {
             self.report.lost += 1;
             self.fault(id, Fault::Drop);
-            return 0;
+            return Key::NONE;
         }
         let copies = if hit(&mut self.draws[index].duplicate, &mut self.rng) {
             self.report.duplicated += 1;
@@ -742,6 +800,7 @@ impl<'c> Link<'c> {
                 );
             }
         }
+        let mut last = Key::NONE;
         for copy in 0..copies {
             let arrival = match &fx.delay {
                 Some(delay) => {
@@ -759,9 +818,9 @@ impl<'c> Link<'c> {
                 }
                 None => leaves,
             };
-            self.push_copy(event, arrival, copy);
+            last = last.max(self.push_copy(event, arrival, copy));
         }
-        u32::from(copies)
+        last
     }
 
     /// The outage node `node` is in at `t`, if any; moves its schedule along.
@@ -807,14 +866,18 @@ impl<'c> Link<'c> {
     }
 
     #[inline(always)]
-    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) {
-        let order = id_of(&event) * 2 + u64::from(copy);
+    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) -> Key {
+        let key = Key {
+            arrival_ms,
+            order: id_of(&event) * 2 + u64::from(copy),
+        };
         let slot = self.slab.put(event);
         self.heap.push(Reverse(InFlight {
             arrival_ms,
-            order,
+            order: key.order,
             slot,
         }));
+        key
     }
 }
 
@@ -826,6 +889,12 @@ fn round(x: f64) -> i64 {
     } else {
         -((0.5 - x) as i64)
     }
+}
+
+/// Takes a held event out of `held`; returns the earliest time left.
+fn unhold(held: &mut BTreeSet<(i64, u64)>, event: &Event<'_>) -> i64 {
+    held.remove(&(event.timestamp_ms, id_of(event)));
+    held.first().map_or(i64::MAX, |&(t, _)| t)
 }
 
 fn id_of(event: &Event<'_>) -> u64 {
