@@ -22,6 +22,7 @@
 //!
 //! [long-jumped]: rand_xoshiro::Xoshiro256PlusPlus::long_jump
 
+mod arrivals;
 pub mod truth;
 
 use crate::config::network::NetworkSpec;
@@ -31,6 +32,7 @@ use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
 use crate::shard::Shard;
 use crate::sink::{SinkError, SinkSet};
+use arrivals::Arrivals;
 use rand::{RngExt, SeedableRng};
 use rand_distr::Exp1;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -420,7 +422,7 @@ struct Link<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
     start_ms: i64,
-    heap: BinaryHeap<Reverse<InFlight>>,
+    heap: Arrivals,
     slab: Slab<'c>,
     /// The keys of the copies that close their cases when delivered: each the last copy of a
     /// finished case still on its way.
@@ -463,7 +465,7 @@ impl<'c> Stage<'c> {
                 chain,
                 rng,
                 start_ms,
-                heap: BinaryHeap::new(),
+                heap: Arrivals::default(),
                 slab: Slab::default(),
                 closing: BinaryHeap::new(),
                 delivered_up_to: Key::NONE,
@@ -488,7 +490,7 @@ impl<'c> Stage<'c> {
 
     /// The earliest arrival among the events in flight.
     pub fn next_arrival(&self) -> Option<i64> {
-        self.link.heap.peek().map(|Reverse(f)| f.arrival_ms)
+        self.link.heap.peek().map(|f| f.arrival_ms)
     }
 
     /// What the stage did so far.
@@ -627,11 +629,11 @@ impl<'c> Stage<'c> {
     #[inline(always)]
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
         let until = watermark_ms.min(self.held_min);
-        while let Some(Reverse(next)) = self.link.heap.peek() {
+        while let Some(next) = self.link.heap.peek() {
             if next.arrival_ms >= until {
                 break;
             }
-            let Some(Reverse(flight)) = self.link.heap.pop() else {
+            let Some(flight) = self.link.heap.pop() else {
                 break;
             };
             self.deliver(flight, to)?;
@@ -666,7 +668,7 @@ impl<'c> Stage<'c> {
         }
         self.held.clear();
         self.held_min = i64::MAX;
-        while let Some(Reverse(flight)) = self.link.heap.pop() {
+        while let Some(flight) = self.link.heap.pop() {
             self.deliver(flight, to)?;
         }
         Ok(())
@@ -872,11 +874,11 @@ impl<'c> Link<'c> {
             order: id_of(&event) * 2 + u64::from(copy),
         };
         let slot = self.slab.put(event);
-        self.heap.push(Reverse(InFlight {
+        self.heap.push(InFlight {
             arrival_ms,
             order: key.order,
             slot,
-        }));
+        });
         key
     }
 }
