@@ -32,6 +32,10 @@ pub struct Event<'c> {
     pub timestamp_ms: i64,
     /// The number `N` of the case id `case_N`.
     pub case: u64,
+    /// The engine's slot for the case: unique among the cases open at the time, reused once
+    /// the case has ended. What lets a stage after the engine keep per-case state in a table
+    /// rather than a map ([`crate::network`]).
+    pub slot: u32,
     pub node: &'c Node,
     pub edge: &'c Edge,
     /// The activity written: the edge's, or another of its node's after a network renamed
@@ -52,10 +56,17 @@ pub struct Event<'c> {
 impl<'c> Event<'c> {
     /// The engine's event: its edge's activity, closing the case if the edge leads to `<end>`.
     #[inline]
-    pub fn new(timestamp_ms: i64, case: u64, node: &'c Node, edge: &'c Edge) -> Event<'c> {
+    pub fn new(
+        timestamp_ms: i64,
+        case: u64,
+        slot: u32,
+        node: &'c Node,
+        edge: &'c Edge,
+    ) -> Event<'c> {
         Event {
             timestamp_ms,
             case,
+            slot,
             node,
             edge,
             label: &edge.activity,
@@ -218,7 +229,7 @@ impl<'c> Walk<'c> {
                 queue.requeue_first(at);
             }
         }
-        Event::new(timestamp_ms, case.id, node, edge)
+        Event::new(timestamp_ms, case.id, slot, node, edge)
     }
 
     /// Opens a new case at the time of the most recent event, through `<start>`.

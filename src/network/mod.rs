@@ -28,7 +28,6 @@ pub mod truth;
 use crate::config::network::NetworkSpec;
 use crate::config::{ConfigSet, DurationSpec};
 use crate::engine::Event;
-use crate::format::CaseMap;
 use crate::model::{Chain, DurationSampler, Text};
 use crate::shard::Shard;
 use crate::sink::{SinkError, SinkSet};
@@ -402,8 +401,8 @@ pub struct NetworkReport {
 pub struct Stage<'c> {
     /// What happens on the way: the effects, the random stream, the heap.
     link: Link<'c>,
-    /// What the stage knows of each open case.
-    cases: CaseMap<CaseState>,
+    /// What the stage knows of each open case, by the engine's slot for it.
+    cases: Vec<Option<CaseState>>,
     next_id: u64,
     /// Which part of the workload this stage carries: event ids follow its numbering.
     shard: Shard,
@@ -474,7 +473,7 @@ impl<'c> Stage<'c> {
                 truth,
                 report: NetworkReport::default(),
             },
-            cases: CaseMap::default(),
+            cases: Vec::new(),
             next_id: 0,
             shard,
             clock: i64::MIN,
@@ -533,14 +532,16 @@ impl<'c> Stage<'c> {
         // Whether the delivered stream closes the case is the stage's to say.
         event.closes_case = false;
         let case = event.case;
-        let mut first = false;
-        let state = self.cases.entry(case).or_insert_with(|| {
-            first = true;
-            CaseState {
-                truncate: None,
-                held: None,
-                last: Key::NONE,
-            }
+        let slot = event.slot as usize;
+        if slot >= self.cases.len() {
+            self.cases.resize(slot + 1, None);
+        }
+        // The engine reuses a slot only after its case ended, which emptied it here.
+        let first = self.cases[slot].is_none();
+        let state = self.cases[slot].get_or_insert(CaseState {
+            truncate: None,
+            held: None,
+            last: Key::NONE,
         });
         if first {
             if let Some(fx) = fx {
@@ -610,7 +611,7 @@ impl<'c> Stage<'c> {
             // took any held one along). Its last copy closes it; if none is left on the way,
             // its closing events were lost, and the receiver hears it now.
             let last = state.last;
-            self.cases.remove(&case);
+            self.cases[slot] = None;
             if last > link.delivered_up_to {
                 link.closing.push(Reverse(last));
             } else {
@@ -649,17 +650,18 @@ impl<'c> Stage<'c> {
     pub fn finish<R: Receiver>(&mut self, to: &mut R) -> Result<(), R::Error> {
         // In id order, so that the run's end does not depend on the table's order.
         let slab = &self.link.slab;
-        let mut held: Vec<(u64, u64)> = self
+        let mut held: Vec<(u64, usize)> = self
             .cases
             .iter()
-            .filter_map(|(&case, s)| {
-                s.held
-                    .map(|slot| (id_of(&slab.events[slot as usize]), case))
+            .enumerate()
+            .filter_map(|(case_slot, s)| {
+                s.and_then(|s| s.held)
+                    .map(|slot| (id_of(&slab.events[slot as usize]), case_slot))
             })
             .collect();
         held.sort_unstable();
-        for (_, case) in held {
-            if let Some(state) = self.cases.get_mut(&case) {
+        for (_, case_slot) in held {
+            if let Some(state) = &mut self.cases[case_slot] {
                 if let Some(slot) = state.held.take() {
                     let event = self.link.slab.take(slot);
                     state.last = state.last.max(self.link.send(event));
