@@ -5,13 +5,13 @@
 //! stage numbers the event (`eventId`), applies the effects of its datasource's network —
 //! content noise first (truncate, swap, rename: what the sensor records), then the node's
 //! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
-//! that survive in a min-heap keyed by **arrival time** (then `eventId`, then copy). An event
-//! leaves the heap once nothing that is still to come can arrive before it: when the
+//! that survive in a queue keyed by **arrival time** (then `eventId`, then copy; see
+//! `arrivals.rs`). An event leaves the queue once nothing that is still to come can arrive before it: when the
 //! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
 //! of any event held back for a swap — has passed its arrival. So the sinks see events in
 //! arrival order, and the order is a pure function of the seed: the ground truth
 //! ([`truth`]) can replay it exactly. More: a copy is never sent before the watermark (its
-//! send time is the engine's clock, or a held event's time), so every copy put in the heap
+//! send time is the engine's clock, or a held event's time), so every copy put in the queue
 //! sorts after every copy already delivered, and the stream leaves in key order. That is why
 //! the copy that closes a case is known when the engine finishes the case, without counting
 //! each case's copies as they arrive.
@@ -294,7 +294,7 @@ impl Key {
 }
 
 /// A copy of an event on its way, ordered by its key; the event itself waits in the slab at
-/// `slot`, so that the heap moves 24 bytes, not 100.
+/// `slot`, so that the queue moves 24 bytes, not 100.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct InFlight {
     arrival_ms: i64,
@@ -399,7 +399,7 @@ pub struct NetworkReport {
 
 /// The network stage of a run (see the module docs).
 pub struct Stage<'c> {
-    /// What happens on the way: the effects, the random stream, the heap.
+    /// What happens on the way: the effects, the random stream, the queue of copies.
     link: Link<'c>,
     /// What the stage knows of each open case, by the engine's slot for it.
     cases: Vec<Option<CaseState>>,
@@ -421,7 +421,7 @@ struct Link<'c> {
     chain: &'c Chain,
     rng: Xoshiro256PlusPlus,
     start_ms: i64,
-    heap: Arrivals,
+    queue: Arrivals,
     slab: Slab<'c>,
     /// The keys of the copies that close their cases when delivered: each the last copy of a
     /// finished case still on its way.
@@ -464,7 +464,7 @@ impl<'c> Stage<'c> {
                 chain,
                 rng,
                 start_ms,
-                heap: Arrivals::default(),
+                queue: Arrivals::default(),
                 slab: Slab::default(),
                 closing: BinaryHeap::new(),
                 delivered_up_to: Key::NONE,
@@ -489,7 +489,7 @@ impl<'c> Stage<'c> {
 
     /// The earliest arrival among the events in flight.
     pub fn next_arrival(&self) -> Option<i64> {
-        self.link.heap.peek().map(|f| f.arrival_ms)
+        self.link.queue.peek().map(|f| f.arrival_ms)
     }
 
     /// What the stage did so far.
@@ -630,11 +630,11 @@ impl<'c> Stage<'c> {
     #[inline(always)]
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
         let until = watermark_ms.min(self.held_min);
-        while let Some(next) = self.link.heap.peek() {
+        while let Some(next) = self.link.queue.peek() {
             if next.arrival_ms >= until {
                 break;
             }
-            let Some(flight) = self.link.heap.pop() else {
+            let Some(flight) = self.link.queue.pop() else {
                 break;
             };
             self.deliver(flight, to)?;
@@ -670,7 +670,7 @@ impl<'c> Stage<'c> {
         }
         self.held.clear();
         self.held_min = i64::MAX;
-        while let Some(flight) = self.link.heap.pop() {
+        while let Some(flight) = self.link.queue.pop() {
             self.deliver(flight, to)?;
         }
         Ok(())
@@ -723,7 +723,7 @@ impl<'c> Link<'c> {
     }
 
     /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
-    /// surviving copies go into the heap. Returns the greatest key among them ([`Key::NONE`]
+    /// surviving copies go into the queue. Returns the greatest key among them ([`Key::NONE`]
     /// if none).
     #[inline(always)]
     fn send(&mut self, mut event: Event<'c>) -> Key {
@@ -876,7 +876,7 @@ impl<'c> Link<'c> {
             order: id_of(&event) * 2 + u64::from(copy),
         };
         let slot = self.slab.put(event);
-        self.heap.push(InFlight {
+        self.queue.push(InFlight {
             arrival_ms,
             order: key.order,
             slot,
