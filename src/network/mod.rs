@@ -6,11 +6,11 @@
 //! content noise first (truncate, swap, rename: what the sensor records), then the node's
 //! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
 //! that survive in a queue keyed by **arrival time** (then `eventId`, then copy; see
-//! `arrivals.rs`). An event leaves the queue once nothing that is still to come can arrive before it: when the
-//! watermark — the engine's clock (or the wall clock of a `clock: wall` stream), and the time
-//! of any event held back for a swap — has passed its arrival. So the sinks see events in
-//! arrival order, and the order is a pure function of the seed: the ground truth
-//! ([`truth`]) can replay it exactly. More: a copy is never sent before the watermark (its
+//! `arrivals.rs`). An event leaves the queue once nothing that is still to come can arrive
+//! before it: when the watermark — the engine's clock (or the wall clock of a `clock: wall`
+//! stream), and the time of any event held back for a swap — has passed its arrival. So the
+//! sinks see events in arrival order, and the order is a pure function of the seed: the
+//! ground truth ([`truth`]) can replay it exactly. More: a copy is never sent before the watermark (its
 //! send time is the engine's clock, or a held event's time), so every copy put in the queue
 //! sorts after every copy already delivered, and the stream leaves in key order. That is why
 //! the copy that closes a case is known when the engine finishes the case, without counting
