@@ -158,7 +158,10 @@ mod tests {
         /// pushes them, interleaved with pops.
         #[test]
         fn nearly_sorted_keys_pop_like_a_binary_heap(
-            steps in proptest::collection::vec((0u8..4, 0i64..50, 0i64..5_000, any::<bool>()), 0..600)
+            steps in proptest::collection::vec(
+                (0u8..4, 0i64..50, 0i64..5_000, any::<bool>()),
+                0..600,
+            )
         ) {
             let mut clock = 0i64;
             let ops: Vec<(bool, i64)> = steps

@@ -10,11 +10,11 @@
 //! before it: when the watermark — the engine's clock (or the wall clock of a `clock: wall`
 //! stream), and the time of any event held back for a swap — has passed its arrival. So the
 //! sinks see events in arrival order, and the order is a pure function of the seed: the
-//! ground truth ([`truth`]) can replay it exactly. More: a copy is never sent before the watermark (its
-//! send time is the engine's clock, or a held event's time), so every copy put in the queue
-//! sorts after every copy already delivered, and the stream leaves in key order. That is why
-//! the copy that closes a case is known when the engine finishes the case, without counting
-//! each case's copies as they arrive.
+//! ground truth ([`truth`]) can replay it exactly. More: a copy is never sent before the
+//! watermark (its send time is the engine's clock, or a held event's time), so every copy put
+//! in the queue sorts after every copy already delivered, and the stream leaves in key order.
+//! That is why the copy that closes a case is known when the engine finishes the case,
+//! without counting each case's copies as they arrive.
 //!
 //! The stage has its own random stream (the run's seed, [long-jumped] past the engine's), so
 //! with no network document nothing changes, and with one the generated (clean) stream is the
