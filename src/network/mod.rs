@@ -267,7 +267,7 @@ pub trait Receiver {
 impl Receiver for SinkSet {
     type Error = SinkError;
 
-    #[inline]
+    #[inline(always)]
     fn deliver(&mut self, event: &Event<'_>) -> Result<(), SinkError> {
         self.dispatch(event)
     }
@@ -561,12 +561,9 @@ impl<'c> Stage<'c> {
         };
         let sent = if truncated {
             link.report.lost += 1;
-            link.fault(
-                id,
-                Fault::Truncate {
-                    head: state.truncate == Some(Side::Head),
-                },
-            );
+            link.fault(id, || Fault::Truncate {
+                head: state.truncate == Some(Side::Head),
+            });
             match state.held.take() {
                 Some(slot) => {
                     let held = link.slab.take(slot);
@@ -582,20 +579,14 @@ impl<'c> Stage<'c> {
             held.timestamp_ms = b;
             event.timestamp_ms = a;
             let held_id = id_of(&held);
-            link.fault(
-                held_id,
-                Fault::Swap {
-                    with: id,
-                    timestamp_ms: b,
-                },
-            );
-            link.fault(
-                id,
-                Fault::Swap {
-                    with: held_id,
-                    timestamp_ms: a,
-                },
-            );
+            link.fault(held_id, || Fault::Swap {
+                with: id,
+                timestamp_ms: b,
+            });
+            link.fault(id, || Fault::Swap {
+                with: held_id,
+                timestamp_ms: a,
+            });
             link.send(held).max(link.send(event))
         } else if !ends && fx.is_some_and(|fx| hit(&mut link.draws[fx].swap, &mut link.rng)) {
             self.held.insert((event.timestamp_ms, id));
@@ -715,10 +706,11 @@ impl<'c> Stage<'c> {
 }
 
 impl<'c> Link<'c> {
-    #[inline]
-    fn fault(&mut self, id: u64, fault: Fault<'_>) {
+    /// Records a fault in the truth, if one is written; made only then.
+    #[inline(always)]
+    fn fault<'f>(&mut self, id: u64, fault: impl FnOnce() -> Fault<'f>) {
         if let Some(truth) = &mut self.truth {
-            truth.fault(id, &fault);
+            truth.fault(id, &fault());
         }
     }
 
@@ -750,13 +742,10 @@ impl<'c> Link<'c> {
                     pick += 1;
                 }
                 let to: &'c Text = &edges[choices[pick] as usize].activity;
-                self.fault(
-                    id,
-                    Fault::Rename {
-                        from: event.label.as_str(),
-                        to: to.as_str(),
-                    },
-                );
+                self.fault(id, || Fault::Rename {
+                    from: event.label.as_str(),
+                    to: to.as_str(),
+                });
                 event.label = to;
             }
         }
@@ -766,22 +755,19 @@ impl<'c> Link<'c> {
             event.timestamp_ms = sent
                 .saturating_add(skew)
                 .clamp(crate::time::MIN_MS, crate::time::MAX_MS);
-            self.fault(
-                id,
-                Fault::Skew {
-                    skew_ms: skew,
-                    timestamp_ms: event.timestamp_ms,
-                },
-            );
+            self.fault(id, || Fault::Skew {
+                skew_ms: skew,
+                timestamp_ms: event.timestamp_ms,
+            });
         }
         if hit(&mut self.draws[index].drop, &mut self.rng) {
             self.report.lost += 1;
-            self.fault(id, Fault::Drop);
+            self.fault(id, || Fault::Drop);
             return Key::NONE;
         }
         let copies = if hit(&mut self.draws[index].duplicate, &mut self.rng) {
             self.report.duplicated += 1;
-            self.fault(id, Fault::Duplicate);
+            self.fault(id, || Fault::Duplicate);
             2
         } else {
             1
@@ -795,13 +781,10 @@ impl<'c> Link<'c> {
                 .flatten()
             {
                 leaves = outage.end;
-                self.fault(
-                    id,
-                    Fault::Outage {
-                        start_ms: outage.start,
-                        end_ms: outage.end,
-                    },
-                );
+                self.fault(id, || Fault::Outage {
+                    start_ms: outage.start,
+                    end_ms: outage.end,
+                });
             }
         }
         let mut last = Key::NONE;
@@ -810,14 +793,11 @@ impl<'c> Link<'c> {
                 Some(delay) => {
                     let ms = delay.sample_ms(&mut self.rng);
                     let arrival = leaves.saturating_add(ms);
-                    self.fault(
-                        id,
-                        Fault::Delay {
-                            copy,
-                            delay_ms: ms,
-                            arrival_ms: arrival,
-                        },
-                    );
+                    self.fault(id, || Fault::Delay {
+                        copy,
+                        delay_ms: ms,
+                        arrival_ms: arrival,
+                    });
                     arrival
                 }
                 None => leaves,
