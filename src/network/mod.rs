@@ -695,6 +695,11 @@ impl<'c> Stage<'c> {
         // Copies leave in key order (every key pushed is above every key delivered), so the
         // last copy of a finished case is known when the case finishes.
         let closing = &mut self.link.closing;
+        debug_assert!(
+            key > self.link.delivered_up_to
+                && closing.peek().is_none_or(|Reverse(next)| *next >= key),
+            "copies left out of key order"
+        );
         if closing.peek() == Some(&Reverse(key)) {
             closing.pop();
             event.closes_case = true;
