@@ -58,6 +58,17 @@ fn run(yaml: &str, max_events: Option<u64>) -> usize {
     report.memory["collected"].len()
 }
 
+/// The generic chain into a file sink at `path` with one more `setting` (`key: value`), run for
+/// 100 events.
+fn into_file(path: &std::path::Path, setting: &str) -> String {
+    let sink = format!(
+        "---\nkind: sink\nname: out\nspec:\n  type: file\n  path: {}\n  {setting}\n  \
+         dataSourceRefs: [Press]\n",
+        path.display(),
+    );
+    chain(GENERIC, "2") + &sink + &simulation("type: countBased\nsteps: 100")
+}
+
 fn loaded(yaml: &str) -> ConfigSet {
     let mut set = ConfigSet::new();
     set.add_str("kinds.yaml", yaml);
@@ -219,13 +230,7 @@ fn every_file_format_is_read_as_itself_and_runs_into_a_file() {
     let dir = tempfile::tempdir().unwrap();
     for &format in FileFormat::ALL {
         let path = dir.path().join(format!("events.{}", format.name()));
-        let sink = format!(
-            "---\nkind: sink\nname: out\nspec:\n  type: file\n  path: {}\n  format: {}\n  \
-             dataSourceRefs: [Press]\n",
-            path.display(),
-            format.name()
-        );
-        let yaml = chain(GENERIC, "2") + &sink + &simulation("type: countBased\nsteps: 100");
+        let yaml = into_file(&path, &format!("format: {}", format.name()));
         let set = loaded(&yaml);
         let SinkSettings::File { format: read, .. } = &set.sinks[0].spec.settings.value else {
             panic!("{} is not read as a file sink", format.name());
@@ -374,13 +379,7 @@ fn every_compression_is_read_as_itself_and_writes_its_own_format() {
         let path = dir
             .path()
             .join(format!("events-{}.jsonl", compression.name()));
-        let sink = format!(
-            "---\nkind: sink\nname: out\nspec:\n  type: file\n  path: {}\n  compression: {}\n  \
-             dataSourceRefs: [Press]\n",
-            path.display(),
-            compression.name()
-        );
-        let yaml = chain(GENERIC, "2") + &sink + &simulation("type: countBased\nsteps: 100");
+        let yaml = into_file(&path, &format!("compression: {}", compression.name()));
         let set = loaded(&yaml);
         let SinkSettings::File { output, .. } = &set.sinks[0].spec.settings.value else {
             panic!("{} is not read as a file sink", compression.name());

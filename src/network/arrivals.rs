@@ -2,7 +2,7 @@
 //! network's keys come in.
 //!
 //! A copy is sent at the engine's clock and arrives a delay later, so a new key is mostly above
-//! all but the last few keys waiting. Those go into a sorted deque, placed by a short scan from
+//! all but the last few keys waiting. Those go into a sorted run, placed by a short scan from
 //! its back; popping its front is O(1). The few that would land deeper — an event swapped with
 //! its case's next one is sent at the earlier time, copies sent during a node's outage arrive
 //! after its backlog — go to a binary heap beside it, and the smallest key is the smaller of
@@ -11,14 +11,14 @@
 //! copies), and a binary heap's pop then sifts through 13 levels, mispredicting about every
 //! other one.
 //!
-//! Any keys come out in order (the deque's scan only decides where a key waits), so nothing
+//! Any keys come out in order (the run's scan only decides where a key waits), so nothing
 //! here depends on the stage's key order for correctness, only for speed.
 
 use super::InFlight;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// How far from the back of the deque a key may be placed; a key that sorts before more
+/// How far from the back of the run a key may be placed; a key that sorts before more
 /// waiting keys than this goes to the heap.
 const SCAN: usize = 32;
 
@@ -47,7 +47,7 @@ impl Arrivals {
         }
     }
 
-    /// Adds a copy that sorts before the deque's last.
+    /// Adds a copy that sorts before the run's last.
     #[inline(never)]
     fn place(&mut self, item: InFlight) {
         let n = self.sorted.len();
@@ -62,32 +62,34 @@ impl Arrivals {
         self.sorted.insert(at, item);
     }
 
+    /// Whether the smallest key is the heap's: it has one, and the run is empty or its front
+    /// sorts after the heap's top.
+    #[inline(always)]
+    fn side_first(&self) -> bool {
+        match (self.sorted.get(self.head), self.side.peek()) {
+            (Some(front), Some(Reverse(top))) => top < front,
+            (None, top) => top.is_some(),
+            (Some(_), None) => false,
+        }
+    }
+
     /// The copy with the smallest key.
     #[inline(always)]
     pub fn peek(&self) -> Option<&InFlight> {
-        let front = self.sorted.get(self.head);
-        if self.side.is_empty() {
-            return front;
-        }
-        match (front, self.side.peek()) {
-            (Some(a), Some(Reverse(b))) => Some(if b < a { b } else { a }),
-            (a, b) => a.or(b.map(|Reverse(b)| b)),
+        if self.side_first() {
+            self.side.peek().map(|Reverse(top)| top)
+        } else {
+            self.sorted.get(self.head)
         }
     }
 
     /// Removes and returns the copy with the smallest key.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<InFlight> {
-        let front = self.sorted.get(self.head);
-        let from_side = match (front, self.side.peek()) {
-            (Some(a), Some(Reverse(b))) => b < a,
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        if from_side {
+        if self.side_first() {
             return self.side.pop().map(|Reverse(item)| item);
         }
-        let item = self.sorted[self.head];
+        let item = *self.sorted.get(self.head)?;
         self.head += 1;
         if self.head == self.sorted.len() {
             self.sorted.clear();
@@ -142,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_deep_in_the_deque_go_beside_it_and_still_come_out_in_order() {
+    fn keys_deep_in_the_run_go_beside_it_and_still_come_out_in_order() {
         // 100 keys in order, then keys that sort before most of them (past the scan), then
         // ties on arrival broken by order.
         let mut ops: Vec<(bool, i64)> = (0..100).map(|t| (true, t * 10)).collect();

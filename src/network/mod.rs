@@ -294,12 +294,33 @@ impl Key {
 }
 
 /// A copy of an event on its way, ordered by its key; the event itself waits in the slab at
-/// `slot`, so that the queue moves 24 bytes, not 100.
+/// `slot`, so that the queue moves 24 bytes, not 100. The key's fields are flat rather than a
+/// nested [`Key`]: the derived comparison of the nested form cost ~40 instructions an event
+/// at 1,000 open cases (cachegrind), where the queue compares most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct InFlight {
     arrival_ms: i64,
     order: u64,
     slot: u32,
+}
+
+impl InFlight {
+    #[inline(always)]
+    fn new(key: Key, slot: u32) -> InFlight {
+        InFlight {
+            arrival_ms: key.arrival_ms,
+            order: key.order,
+            slot,
+        }
+    }
+
+    #[inline(always)]
+    fn key(&self) -> Key {
+        Key {
+            arrival_ms: self.arrival_ms,
+            order: self.order,
+        }
+    }
 }
 
 /// The events in flight, by slot; freed slots are reused.
@@ -680,13 +701,7 @@ impl<'c> Stage<'c> {
 
     #[inline(always)]
     fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
-        let (key, slot) = (
-            Key {
-                arrival_ms: flight.arrival_ms,
-                order: flight.order,
-            },
-            flight.slot,
-        );
+        let (key, slot) = (flight.key(), flight.slot);
         // Delivered from its slot, not moved out: the slot is free again once this returns.
         let slab = &mut self.link.slab;
         slab.free.push(slot);
@@ -861,11 +876,7 @@ impl<'c> Link<'c> {
             order: id_of(&event) * 2 + u64::from(copy),
         };
         let slot = self.slab.put(event);
-        self.queue.push(InFlight {
-            arrival_ms,
-            order: key.order,
-            slot,
-        });
+        self.queue.push(InFlight::new(key, slot));
         key
     }
 }
