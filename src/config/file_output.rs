@@ -1,6 +1,6 @@
 //! How a `file` sink writes its bytes: `compression:` (none, gzip, zstd; inferred from a `.gz` or
 //! `.zst` path), `level:` and `rotate:` (a new numbered file every N events or N bytes). The
-//! sink's own fields are in [`super::sink`]; these are read by [`read`] from the same mapping,
+//! sink's own fields are in [`super::sink`]; these are read by `read` from the same mapping,
 //! kept apart so the file sink's formats and its output can change independently.
 
 use super::document::At;

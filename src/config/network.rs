@@ -3,7 +3,7 @@
 //!
 //! A network document applies to datasources by name (`datasources:`, a node name or a
 //! document name) and/or to whole groups (`groups:`); several documents may cover different
-//! parts of the chain, but a datasource matched by two is an error ([`super::validate`]).
+//! parts of the chain, but a datasource matched by two is an error (`config/validate.rs`).
 //! Every effect is off unless set. Times are in **seconds** (of event time): `delay`, and an
 //! outage's `every` and `lasting`, are duration distributions of the usual kinds
 //! ([`super::duration`]) read in seconds instead of minutes.

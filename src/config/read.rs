@@ -1,13 +1,13 @@
 //! The field-reading toolkit every component family's reader uses.
 //!
-//! A [`Reader`] reads one file's located YAML tree into typed values, collecting every problem
+//! A `Reader` reads one file's located YAML tree into typed values, collecting every problem
 //! as a [`Diagnostic`] instead of stopping at the first: a reader first reports unknown fields
 //! (with a did-you-mean), then reads each field, pushing a diagnostic for a missing or
 //! malformed one and carrying on, so one pass reports everything wrong with a document. (serde
 //! derive would stop at the first error and loses locations inside tagged enums.)
 //!
 //! A [`Kind`] is a closed set of names a config chooses between (`type: kafka`,
-//! `selection: uniform`): [`Reader::kind`] turns the word into the enum, so every dispatch on
+//! `selection: uniform`): `Reader::kind` turns the word into the enum, so every dispatch on
 //! it after that is an exhaustive `match` the compiler checks.
 
 use super::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Place, Source};

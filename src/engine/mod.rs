@@ -1,7 +1,7 @@
 //! The engine: cases walking the chain, interleaved in timestamp order.
 //!
 //! A case is a token on a datasource with its own clock. Open cases sit in a queue keyed by
-//! the timestamp of their *next* event (ties by slot, see [`queue`]): when a token arrives at
+//! the timestamp of their *next* event (ties by slot, see `queue.rs`): when a token arrives at
 //! a datasource we choose its entry and sample the duration at once, so the queue knows when
 //! that event will happen. The engine always emits the earliest pending event, so the stream
 //! is ordered by simulated time and cases interleave the way parallel work does. Whenever fewer

@@ -120,8 +120,9 @@ struct Last {
     line: u64,
 }
 
-/// Folds cases into counts. Readers call [`ChainBuilder::event`] per event and
-/// [`ChainBuilder::end_case`] when a case is known to be complete (or left open).
+/// Folds cases into counts. Readers call [`ChainBuilder::trace`] per whole trace, or
+/// [`ChainBuilder::event`] per event and [`ChainBuilder::end_file`] when the file's cases
+/// are complete.
 pub struct ChainBuilder {
     nodes: Vec<String>,
     node_ids: HashMap<String, u32>,
