@@ -3,8 +3,9 @@
 //! serde-saphyr parses the text (multi-document, with line/column syntax errors), but we do not
 //! deserialise straight into typed specs: serde stops at the first error and internally tagged
 //! enums (`type: gaussian`) lose their source locations. Instead every node keeps its
-//! [`Loc`], and `extract` turns the tree into typed specs while collecting *all*
-//! problems, each pointing at a line and column.
+//! [`Loc`], and [`super::document`] hands each document's tree to its component family's
+//! reader, which turns it into typed specs while collecting *all* problems, each pointing at
+//! a line and column.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
