@@ -347,8 +347,15 @@ impl<'c> Slab<'c> {
 
     #[inline]
     fn take(&mut self, slot: u32) -> Event<'c> {
+        *self.lend(slot)
+    }
+
+    /// The event at `slot`, freed but not moved out: it may be changed and read until the
+    /// next `put`.
+    #[inline]
+    fn lend(&mut self, slot: u32) -> &mut Event<'c> {
         self.free.push(slot);
-        self.events[slot as usize]
+        &mut self.events[slot as usize]
     }
 }
 
@@ -703,9 +710,7 @@ impl<'c> Stage<'c> {
     fn deliver<R: Receiver>(&mut self, flight: InFlight, to: &mut R) -> Result<(), R::Error> {
         let (key, slot) = (flight.key(), flight.slot);
         // Delivered from its slot, not moved out: the slot is free again once this returns.
-        let slab = &mut self.link.slab;
-        slab.free.push(slot);
-        let event = &mut slab.events[slot as usize];
+        let event = self.link.slab.lend(slot);
         event.arrival_ms = Some(key.arrival_ms);
         // Copies leave in key order (every key pushed is above every key delivered), so the
         // last copy of a finished case is known when the case finishes.
