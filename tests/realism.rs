@@ -193,8 +193,22 @@ fn rename_and_swap_rates_match_their_probabilities_seed_102() {
         };
         assert!(of_node.contains(&r["to"].as_str().unwrap()), "{r}");
     }
-    // Swaps come in pairs: the first names the second, the second the first.
-    let swaps = o.faults("swap");
+    // Swaps come in pairs: the first names the second, the second the first. An event still
+    // waiting for its partner when the run ends names none and keeps its time.
+    let (swaps, unpaired): (Vec<_>, Vec<_>) = o
+        .faults("swap")
+        .into_iter()
+        .partition(|f| f.get("with").is_some());
+    assert!(
+        unpaired.len() <= 50,
+        "at most one per open case: {}",
+        unpaired.len()
+    );
+    for f in &unpaired {
+        let event = clean[&f["eventId"].as_u64().unwrap()];
+        assert_eq!(ms(&f["timestamp"]), ms(&event["timestamp"]));
+        assert!(ms(&f["sent"]) >= ms(&event["timestamp"]));
+    }
     let firsts: BTreeMap<u64, u64> = swaps
         .iter()
         .map(|f| (f["eventId"].as_u64().unwrap(), f["with"].as_u64().unwrap()))
@@ -214,8 +228,72 @@ fn rename_and_swap_rates_match_their_probabilities_seed_102() {
         // The pair is one case's consecutive events, and their times are traded.
         assert_eq!(ea["caseid"], eb["caseid"]);
         let swapped_a = swaps.iter().find(|f| f["eventId"] == *a).unwrap();
+        let swapped_b = swaps.iter().find(|f| f["eventId"] == *b).unwrap();
         assert_eq!(ms(&swapped_a["timestamp"]), ms(&eb["timestamp"]));
+        assert_eq!(ms(&swapped_b["timestamp"]), ms(&ea["timestamp"]));
+        // Both left when the later of the two had happened.
+        assert_eq!(ms(&swapped_a["sent"]), ms(&eb["timestamp"]));
+        assert_eq!(ms(&swapped_b["sent"]), ms(&eb["timestamp"]));
     }
+}
+
+#[test]
+fn a_swapped_pair_leaves_when_its_later_event_happens_and_holds_back_nothing_seed_109() {
+    // 30,000 events, no delay: every copy arrives when it leaves.
+    let o = run(
+        "two-nodes.yaml",
+        "kind: network\nname: n\nspec: {datasources: [A, B], swapAdjacent: 0.3, truncate: 0.3, duplicate: 0.2}\n",
+        TWO,
+        &count_based(30_000),
+        109,
+    );
+    assert_eq!(apply(&o.truth()), std::fs::read(o.output()).unwrap());
+    let clean = o.clean_by_id();
+    let swaps: HashMap<u64, &Value> = o
+        .faults("swap")
+        .into_iter()
+        .map(|f| (f["eventId"].as_u64().unwrap(), f))
+        .collect();
+    let truncated: BTreeSet<u64> = o
+        .faults("truncate")
+        .iter()
+        .map(|f| f["eventId"].as_u64().unwrap())
+        .collect();
+    let (mut pairs, mut partner_lost) = (0, 0);
+    for (i, d) in o.delivered.iter().enumerate() {
+        let id = d["eventId"].as_u64().unwrap();
+        let true_ms = ms(&clean[&id]["timestamp"]);
+        let Some(swap) = swaps.get(&id) else {
+            // Nothing waits for another case's swap: every other event arrives at its time.
+            assert_eq!(ms(&d["arrivalTime"]), true_ms, "{d}");
+            continue;
+        };
+        assert_eq!(ms(&d["arrivalTime"]), ms(&swap["sent"]), "{d}");
+        let Some(with) = swap.get("with").and_then(Value::as_u64) else {
+            continue;
+        };
+        if truncated.contains(&with) {
+            // Its partner was lost: it keeps its time and leaves when the partner happened.
+            partner_lost += 1;
+            assert_eq!(ms(&d["timestamp"]), true_ms);
+            assert_eq!(ms(&swap["sent"]), ms(&clean[&with]["timestamp"]));
+        } else if with < id {
+            // The second of a pair, with the first's time, arrives just before the first
+            // (or both of its copies do).
+            pairs += 1;
+            let next = o.delivered[i + 1..]
+                .iter()
+                .find(|e| e["eventId"] != d["eventId"])
+                .unwrap();
+            assert_eq!(next["eventId"], with, "{d} then {next}");
+            assert!(ms(&d["timestamp"]) <= ms(&next["timestamp"]));
+            assert_eq!(ms(&swap["sent"]), true_ms);
+        }
+    }
+    assert!(
+        pairs > 1_000 && partner_lost > 10,
+        "{pairs} pairs, {partner_lost} lost"
+    );
 }
 
 #[test]

@@ -5,16 +5,21 @@
 //! stage numbers the event (`eventId`), applies the effects of its datasource's network —
 //! content noise first (truncate, swap, rename: what the sensor records), then the node's
 //! clock (skew), then transmission (drop, duplicate, outage, delay) — and holds the copies
-//! that survive in a queue keyed by **arrival time** (then `eventId`, then copy; see
-//! `arrivals.rs`). An event leaves the queue once nothing that is still to come can arrive
-//! before it: when the watermark — the engine's clock (or the wall clock of a `clock: wall`
-//! stream), and the time of any event held back for a swap — has passed its arrival. So the
-//! sinks see events in arrival order, and the order is a pure function of the seed: the
-//! ground truth ([`truth`]) can replay it exactly. More: a copy is never sent before the
-//! watermark (its send time is the engine's clock, or a held event's time), so every copy put
-//! in the queue sorts after every copy already delivered, and the stream leaves in key order.
-//! That is why the copy that closes a case is known when the engine finishes the case,
-//! without counting each case's copies as they arrive.
+//! that survive in a queue keyed by **arrival time** (then a tie-break, see `order`; the
+//! queue is `arrivals.rs`). An event leaves the queue once nothing that is still to come can
+//! arrive before it: when the watermark — the engine's clock, or the wall clock of a
+//! `clock: wall` stream — has passed its arrival. So the sinks see events in arrival order,
+//! and the order is a pure function of the seed: the ground truth ([`truth`]) can replay it
+//! exactly.
+//!
+//! That rests on one rule: **no copy leaves the sensor before a copy already delivered has
+//! arrived.** A copy leaves at the engine's clock (its event's true time); an event swapped
+//! with its case's next one cannot be written before that one has happened, so both leave
+//! then (an event waiting for its partner holds back nothing else). A copy that leaves at the
+//! very instant a delivered one arrived is placed by the newest event's id, after it. So
+//! every copy put in the queue sorts after every copy already delivered, and the stream
+//! leaves in key order. That is why the copy that closes a case is known when the engine
+//! finishes the case, without counting each case's copies as they arrive.
 //!
 //! The stage has its own random stream (the run's seed, [long-jumped] past the engine's), so
 //! with no network document nothing changes, and with one the generated (clean) stream is the
@@ -36,7 +41,7 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::Exp1;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::num::NonZeroU64;
 use truth::{Fault, Truth};
 
@@ -278,7 +283,7 @@ impl Receiver for SinkSet {
 }
 
 /// Where a copy of an event stands in the delivered stream: by arrival, then its order
-/// (`eventId * 2 + copy`), unique. Ids start at 1, so [`Key::NONE`] is below every key.
+/// ([`order`] plus the copy), unique. Ids start at 1, so [`Key::NONE`] is below every key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     arrival_ms: i64,
@@ -436,11 +441,8 @@ pub struct Stage<'c> {
     shard: Shard,
     /// The latest generation time seen.
     clock: i64,
-    /// Times (and ids) of the events held for a swap: none of them has been sent yet.
-    held: BTreeSet<(i64, u64)>,
-    /// The earliest time in `held` (`i64::MAX` when none), kept beside it because every
-    /// release looks at it.
-    held_min: i64,
+    /// The latest watermark released up to: every copy delivered arrived before it.
+    released_to: i64,
 }
 
 /// The stage apart from its case table, so that both can be borrowed at once.
@@ -505,8 +507,7 @@ impl<'c> Stage<'c> {
             next_id: 0,
             shard,
             clock: i64::MIN,
-            held: BTreeSet::new(),
-            held_min: i64::MAX,
+            released_to: i64::MIN,
         }
     }
 
@@ -587,42 +588,40 @@ impl<'c> Stage<'c> {
             Some(Side::Tail) => ends,
             None => false,
         };
+        // Copies leave the sensor at the engine's clock: the time of this event, which is
+        // also when an event held for a swap learns its partner's fate.
+        let now = event.timestamp_ms;
         let sent = if truncated {
             link.report.lost += 1;
             link.fault(id, || Fault::Truncate {
                 head: state.truncate == Some(Side::Head),
             });
             match state.held.take() {
-                Some(slot) => {
-                    let held = link.slab.take(slot);
-                    self.held_min = unhold(&mut self.held, &held);
-                    link.send(held)
-                }
+                // Its partner is lost: it leaves unswapped, now, in the partner's place.
+                Some(slot) => link.send_unswapped(slot, now, Some(id)),
                 None => Key::NONE,
             }
         } else if let Some(slot) = state.held.take() {
             let mut held = link.slab.take(slot);
-            self.held_min = unhold(&mut self.held, &held);
-            let (a, b) = (held.timestamp_ms, event.timestamp_ms);
+            let (a, b) = (held.timestamp_ms, now);
             held.timestamp_ms = b;
             event.timestamp_ms = a;
             let held_id = id_of(&held);
-            link.fault(held_id, || Fault::Swap {
-                with: id,
-                timestamp_ms: b,
-            });
-            link.fault(id, || Fault::Swap {
-                with: held_id,
-                timestamp_ms: a,
-            });
-            link.send(held).max(link.send(event))
+            let swap = |with, timestamp_ms| Fault::Swap {
+                with: Some(with),
+                timestamp_ms,
+                sent_ms: b,
+            };
+            link.fault(held_id, || swap(id, b));
+            link.fault(id, || swap(held_id, a));
+            // Both leave now, the one that took the earlier time first.
+            let first = link.send(event, b, order(id, Rank::Own));
+            first.max(link.send(held, b, order(id, Rank::AfterPartner)))
         } else if !ends && fx.is_some_and(|fx| hit(&mut link.draws[fx].swap, &mut link.rng)) {
-            self.held.insert((event.timestamp_ms, id));
-            self.held_min = self.held_min.min(event.timestamp_ms);
             state.held = Some(link.slab.put(event));
             Key::NONE
         } else {
-            link.send(event)
+            link.send(event, now, order(id, Rank::Own))
         };
         state.last = state.last.max(sent);
         if ends {
@@ -640,15 +639,17 @@ impl<'c> Stage<'c> {
         Ok(())
     }
 
-    /// Delivers, in arrival order, every event that arrives before `watermark_ms` (the
-    /// engine's clock, or the wall clock of a real-time stream) and before any event held for
-    /// a swap could: later events cannot arrive earlier.
+    /// Delivers, in arrival order, every event that arrives before `watermark_ms`: the
+    /// engine's clock, or the wall clock of a real-time stream. Every copy still to come
+    /// leaves at or after it (events are generated in time order), so none can arrive
+    /// earlier.
     ///
     /// # Errors
     /// The receiver failed.
     #[inline(always)]
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
-        let until = watermark_ms.min(self.held_min);
+        let until = watermark_ms;
+        self.released_to = self.released_to.max(until);
         while let Some(next) = self.link.queue.peek() {
             if next.arrival_ms >= until {
                 break;
@@ -661,8 +662,8 @@ impl<'c> Stage<'c> {
         Ok(())
     }
 
-    /// Ends the run: the events held for a swap go unswapped, and everything in flight
-    /// arrives, in order.
+    /// Ends the run: the events held for a swap leave unswapped, now, and everything in
+    /// flight arrives, in order.
     ///
     /// # Errors
     /// The receiver failed.
@@ -679,16 +680,16 @@ impl<'c> Stage<'c> {
             })
             .collect();
         held.sort_unstable();
+        // After everything delivered so far: in a real-time stream the wall clock may have
+        // passed the last event's time.
+        let now = self.clock.max(self.released_to);
         for (_, case_slot) in held {
             if let Some(state) = &mut self.cases[case_slot] {
                 if let Some(slot) = state.held.take() {
-                    let event = self.link.slab.take(slot);
-                    state.last = state.last.max(self.link.send(event));
+                    state.last = state.last.max(self.link.send_unswapped(slot, now, None));
                 }
             }
         }
-        self.held.clear();
-        self.held_min = i64::MAX;
         while let Some(flight) = self.link.queue.pop() {
             self.deliver(flight, to)?;
         }
@@ -739,20 +740,35 @@ impl<'c> Link<'c> {
         }
     }
 
+    /// An event held for a swap whose partner never came: it leaves unswapped at `sent_ms`,
+    /// right after its partner's place if it had one (lost to truncation), else at its own
+    /// (the run ended first).
+    fn send_unswapped(&mut self, slot: u32, sent_ms: i64, partner: Option<u64>) -> Key {
+        let held = self.slab.take(slot);
+        let id = id_of(&held);
+        self.fault(id, || Fault::Swap {
+            with: partner,
+            timestamp_ms: held.timestamp_ms,
+            sent_ms,
+        });
+        let order = partner.map_or(order(id, Rank::Own), |p| order(p, Rank::AfterPartner));
+        self.send(held, sent_ms, order)
+    }
+
     /// The sensor's clock and the link: rename, skew, drop, duplicate, outage, delay; then the
-    /// surviving copies go into the queue. Returns the greatest key among them ([`Key::NONE`]
-    /// if none).
+    /// surviving copies go into the queue, leaving at `sent` (true time, never before a
+    /// delivered copy's arrival), each keyed `order + copy`. Returns the greatest key among them
+    /// ([`Key::NONE`] if none).
     #[inline(always)]
-    fn send(&mut self, mut event: Event<'c>) -> Key {
+    fn send(&mut self, mut event: Event<'c>, sent: i64, order: u64) -> Key {
         let id = id_of(&event);
         let plan: &'c Plan = self.plan;
         let node = event.node.index as usize;
         let Some(index) = plan.by_node[node] else {
-            return self.push_copy(event, event.timestamp_ms, 0);
+            return self.push_copy(event, sent, order);
         };
         let index = index as usize;
         let fx = &plan.effects[index];
-        let sent = event.timestamp_ms;
         if self.draws[index].rename.is_some() {
             let choices = &plan.alternatives[node];
             // Only events with another activity to take are trials.
@@ -775,9 +791,11 @@ impl<'c> Link<'c> {
             }
         }
         if let Some((offset_ms, ppm)) = fx.skew {
-            let since = (sent - self.start_ms) as f64;
+            // The clock errs on the time it writes (a swapped event's is its partner's).
+            let written = event.timestamp_ms;
+            let since = (written - self.start_ms) as f64;
             let skew = round(offset_ms + since * ppm * 1e-6);
-            event.timestamp_ms = sent
+            event.timestamp_ms = written
                 .saturating_add(skew)
                 .clamp(crate::time::MIN_MS, crate::time::MAX_MS);
             self.fault(id, || Fault::Skew {
@@ -827,7 +845,7 @@ impl<'c> Link<'c> {
                 }
                 None => leaves,
             };
-            last = last.max(self.push_copy(event, arrival, copy));
+            last = last.max(self.push_copy(event, arrival, order + u64::from(copy)));
         }
         last
     }
@@ -875,11 +893,8 @@ impl<'c> Link<'c> {
     }
 
     #[inline(always)]
-    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, copy: u8) -> Key {
-        let key = Key {
-            arrival_ms,
-            order: id_of(&event) * 2 + u64::from(copy),
-        };
+    fn push_copy(&mut self, event: Event<'c>, arrival_ms: i64, order: u64) -> Key {
+        let key = Key { arrival_ms, order };
         let slot = self.slab.put(event);
         self.queue.push(InFlight::new(key, slot));
         key
@@ -896,10 +911,21 @@ fn round(x: f64) -> i64 {
     }
 }
 
-/// Takes a held event out of `held`; returns the earliest time left.
-fn unhold(held: &mut BTreeSet<(i64, u64)>, event: &Event<'_>) -> i64 {
-    held.remove(&(event.timestamp_ms, id_of(event)));
-    held.first().map_or(i64::MAX, |&(t, _)| t)
+/// Where a copy goes among copies that arrive at the same instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rank {
+    /// At its own `eventId`.
+    Own,
+    /// Just after the event with the given id (the first of a swapped pair, after the
+    /// second, whose time it took).
+    AfterPartner,
+}
+
+/// The key order of copy 0 of an event placed at `id` (copy 1 is one more): `id * 4`, plus 2
+/// right after the copies of `id`'s own event.
+#[inline(always)]
+fn order(id: u64, rank: Rank) -> u64 {
+    id * 4 + if rank == Rank::AfterPartner { 2 } else { 0 }
 }
 
 fn id_of(event: &Event<'_>) -> u64 {
@@ -966,8 +992,17 @@ mod tests {
             &set("{groups: [g], swapAdjacent: 0.5, duplicate: 0.5, drop: 0.2, truncate: 0.5}"),
             20_000,
         );
-        let keys: Vec<(i64, u64)> = keep.delivered.iter().map(|d| (d.0, d.1)).collect();
-        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "out of order");
+        // By arrival, then id, except that the first of a swapped pair comes right after its
+        // partner (one case's events).
+        let mut swapped = 0;
+        for w in keep.delivered.windows(2) {
+            assert!(w[0].0 <= w[1].0, "out of order: {w:?}");
+            if w[0].0 == w[1].0 && w[0].1 > w[1].1 {
+                assert_eq!(w[0].2, w[1].2, "ids out of order across cases: {w:?}");
+                swapped += 1;
+            }
+        }
+        assert!(swapped > 1000, "{swapped}");
         // A case is closed once: by its last delivered event, or by word that nothing of it
         // is left on the way.
         let mut closed: Vec<u64> = keep
@@ -985,6 +1020,40 @@ mod tests {
         for (i, d) in keep.delivered.iter().enumerate().filter(|(_, d)| d.3) {
             assert!(keep.delivered[i + 1..].iter().all(|later| later.2 != d.2));
         }
+    }
+
+    #[test]
+    fn an_event_waiting_for_its_swap_partner_holds_back_no_other() {
+        // Every eligible event waits for its case's next one (p = 1); events take a minute.
+        let mut set = ConfigSet::new();
+        set.add_str(
+            "minutes.yaml",
+            "kind: datasource\nname: \"<start>\"\nspec: {name: \"<start>\", selection: uniform, eventData: [{activity: \"\", transition: A, duration: 1}]}\n---\nkind: datasource\nname: A\nspec: {name: A, group: g, selection: genericProbability, distribution: [0.9, 0.1], eventData: [{activity: a, transition: A, duration: 1}, {activity: z, transition: \"<end>\", duration: 1}]}\n---\nkind: network\nname: n\nspec: {groups: [g], swapAdjacent: 1.0}\n",
+        );
+        let chain = Chain::compile(&set).unwrap();
+        let plan = Plan::compile(&set, &chain, false).unwrap();
+        let mut engine = Engine::new(&chain, 5, 0, 20);
+        let mut stage = Stage::new(&plan, &chain, 5, 0, None, Shard::WHOLE);
+        let mut keep = Keep::default();
+        for _ in 0..10_000 {
+            let Ok(()) = stage.carry(engine.next_event(), &mut keep);
+            // All that has arrived before the clock is delivered, whatever waits for a
+            // partner: at most one event per open case is held, and a minute's events in
+            // flight.
+            let held = stage
+                .cases
+                .iter()
+                .flatten()
+                .filter(|c| c.held.is_some())
+                .count();
+            assert!(held <= 20);
+            assert!(stage
+                .link
+                .queue
+                .peek()
+                .is_none_or(|f| f.arrival_ms >= stage.clock));
+        }
+        assert!(keep.delivered.len() > 9_000, "{}", keep.delivered.len());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! | fault | fields | what it did |
 //! | --- | --- | --- |
 //! | `truncate` | `side`: `head` or `tail` | the case lost this event, its first or its last |
-//! | `swap` | `with`, `timestamp` | the event took `timestamp`, the (true) time of its case's next event `with`, which took this one's |
+//! | `swap` | `with`, `timestamp`, `sent` | the event traded times with its case's next event `with`: it took `timestamp`, and both left at `sent`, when the later had happened. Unswapped (`timestamp` its own) when `with` was lost to truncation, or when the run ended first (no `with`) |
 //! | `rename` | `from`, `to` | the activity written is `to` |
 //! | `skew` | `skewMs`, `timestamp` | the node's clock wrote `timestamp` (true time + `skewMs`) |
 //! | `drop` | | the event was lost on the link |
@@ -21,10 +21,12 @@
 //!
 //! [`apply`] replays them: for each clean event, a `truncate` or `drop` removes it; `swap`
 //! replaces its time; `rename` its activity; `skew` gives the timestamp written (else the
-//! time); `duplicate` makes two copies; each copy leaves at the time, or at the `outage`'s
-//! `end`, and arrives `delayMs` later (0 without a `delay`). The copies sorted by
-//! (arrival, `eventId`, copy) are exactly the stream the sinks received, written as JSON
-//! lines with the run's timestamp format (from `run.json`). The command line writes
+//! time); `duplicate` makes two copies; each copy leaves at the time (a `swap`'s `sent`), or
+//! at the `outage`'s `end`, and arrives `delayMs` later (0 without a `delay`). The copies
+//! sorted by (arrival, place, copy) are exactly the stream the sinks received, written as
+//! JSON lines with the run's timestamp format (from `run.json`). An event's place is its
+//! `eventId`, except that the first of a swap (its `with` is the greater id) goes right after
+//! its partner: the one that took the earlier time leaves first. The command line writes
 //! `run.json` (seed, start time, version, command line, config hashes) and `chain.json`.
 
 use crate::engine::Event;
@@ -49,9 +51,11 @@ pub enum Fault<'a> {
     Truncate {
         head: bool,
     },
+    /// `with` is `None` when the run ended before the partner came.
     Swap {
-        with: u64,
+        with: Option<u64>,
         timestamp_ms: i64,
+        sent_ms: i64,
     },
     Rename {
         from: &'a str,
@@ -171,10 +175,17 @@ impl Truth {
                 out.extend_from_slice(b"truncate\",\"side\":\"");
                 out.extend_from_slice(if head { b"head\"" } else { b"tail\"" });
             }
-            Fault::Swap { with, timestamp_ms } => {
+            Fault::Swap {
+                with,
+                timestamp_ms,
+                sent_ms,
+            } => {
                 out.extend_from_slice(b"swap\"");
-                int("with", with as i64, out);
+                if let Some(with) = with {
+                    int("with", with as i64, out);
+                }
                 time("timestamp", timestamp_ms, out);
+                time("sent", sent_ms, out);
             }
             Fault::Rename { from, to } => {
                 out.extend_from_slice(b"rename\",\"from\":");
@@ -250,7 +261,9 @@ struct FaultLine {
     event_id: u64,
     fault: String,
     side: Option<String>,
+    with: Option<u64>,
     timestamp: Option<String>,
+    sent: Option<String>,
     to: Option<String>,
     end: Option<String>,
     copy: Option<u8>,
@@ -281,6 +294,9 @@ struct Replayed {
     lost: bool,
     copies: u8,
     leaves_ms: Option<i64>,
+    /// Where it goes among copies arriving at the same instant: `eventId * 2`, or its swap
+    /// partner's plus 1 when it is the first of the pair.
+    place: u64,
     delays: [i64; 2],
 }
 
@@ -325,6 +341,7 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
                 format!("eventId {} out of sequence", clean.event_id),
             ));
         }
+        let place = clean.event_id * 2;
         events.push(Replayed {
             clean,
             time_ms,
@@ -332,6 +349,7 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             lost: false,
             copies: 1,
             leaves_ms: None,
+            place,
             delays: [0; 2],
         });
     }
@@ -359,7 +377,14 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
                 ))
             }
             "truncate" | "drop" => event.lost = true,
-            "swap" => event.time_ms = at(fault.timestamp.as_ref())?,
+            "swap" => {
+                event.time_ms = at(fault.timestamp.as_ref())?;
+                let sent = at(fault.sent.as_ref())?;
+                event.leaves_ms = Some(event.leaves_ms.map_or(sent, |l| l.max(sent)));
+                if let Some(with) = fault.with.filter(|&w| w > fault.event_id) {
+                    event.place = with * 2 + 1;
+                }
+            }
             "rename" => {
                 event.clean.activity = fault
                     .to
@@ -367,7 +392,10 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             }
             "skew" => event.written_ms = Some(at(fault.timestamp.as_ref())?),
             "duplicate" => event.copies = 2,
-            "outage" => event.leaves_ms = Some(at(fault.end.as_ref())?),
+            "outage" => {
+                let end = at(fault.end.as_ref())?;
+                event.leaves_ms = Some(event.leaves_ms.map_or(end, |l| l.max(end)));
+            }
             "delay" => {
                 let copy = fault.copy.unwrap_or(0).min(1) as usize;
                 event.delays[copy] = fault.delay_ms.unwrap_or(0);
@@ -375,21 +403,22 @@ pub fn apply(dir: &Path) -> Result<Vec<u8>, ApplyError> {
             other => return Err(bad(FAULTS_FILE, i + 1, format!("unknown fault `{other}`"))),
         }
     }
-    let mut copies: Vec<(i64, u64, u8)> = Vec::new();
+    let mut copies: Vec<(i64, u64, u8, usize)> = Vec::new();
     for (n, event) in events.iter().enumerate() {
         if event.lost {
             continue;
         }
         let leaves = event.leaves_ms.unwrap_or(event.time_ms);
         for copy in 0..event.copies {
-            copies.push((leaves + event.delays[copy as usize], n as u64, copy));
+            let arrival = leaves + event.delays[copy as usize];
+            copies.push((arrival, event.place, copy, n));
         }
     }
     copies.sort_unstable();
     let mut times = TimestampWriter::new(format);
     let mut out = Vec::new();
-    for (arrival, n, _) in copies {
-        let event = &events[n as usize];
+    for (arrival, _, _, n) in copies {
+        let event = &events[n];
         let c = &event.clean;
         out.extend_from_slice(b"{\"timestamp\":\"");
         times.write(event.written_ms.unwrap_or(event.time_ms), &mut out);
