@@ -47,19 +47,24 @@ impl Arrivals {
         }
     }
 
-    /// Adds a copy that sorts before the run's last.
+    /// Adds a copy that sorts before the run's last: beside the run if more than `SCAN`
+    /// waiting keys sort after it, else into the run, shifting the greater keys up one as
+    /// the scan passes them (one pass, no `memmove` call for a few elements).
     #[inline(never)]
     fn place(&mut self, item: InFlight) {
         let n = self.sorted.len();
-        let mut at = n;
-        while at > self.head && self.sorted[at - 1] > item {
-            if n - at == SCAN {
-                self.side.push(Reverse(item));
-                return;
-            }
+        if n - self.head > SCAN && self.sorted[n - 1 - SCAN] > item {
+            self.side.push(Reverse(item));
+            return;
+        }
+        self.sorted.push(item);
+        let run = &mut self.sorted[self.head..];
+        let mut at = run.len() - 1;
+        while at > 0 && run[at - 1] > item {
+            run[at] = run[at - 1];
             at -= 1;
         }
-        self.sorted.insert(at, item);
+        run[at] = item;
     }
 
     /// Whether the smallest key is the heap's: it has one, and the run is empty or its front
