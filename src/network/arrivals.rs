@@ -1,15 +1,14 @@
 //! The copies of events in flight, smallest key first: a priority queue shaped by how the
 //! network's keys come in.
 //!
-//! A copy is sent at the engine's clock and arrives a delay later, so a new key is mostly above
+//! A copy leaves at the engine's clock and arrives a delay later, so a new key is mostly above
 //! all but the last few keys waiting. Those go into a sorted run, placed by a short scan from
-//! its back; popping its front is O(1). The few that would land deeper — an event swapped with
-//! its case's next one is sent at the earlier time, copies sent during a node's outage arrive
-//! after its backlog — go to a binary heap beside it, and the smallest key is the smaller of
-//! the two fronts. It matters when thousands of copies wait: an event held for a swap holds
-//! back every later arrival until its case's next event (with 1,000 open cases, 5,000–10,000
-//! copies), and a binary heap's pop then sifts through 13 levels, mispredicting about every
-//! other one.
+//! its back that shifts the greater keys up as it passes them; popping its front is O(1). The
+//! few that would land deeper — a copy with a short delay behind a node's outage backlog, which
+//! leaves at the outage's end — go to a binary heap beside it, and the smallest key is the
+//! smaller of the two fronts. With long delays or long outages thousands of copies wait, and
+//! a binary heap's pop alone would then sift through a dozen levels, mispredicting about
+//! every other one.
 //!
 //! Any keys come out in order (the run's scan only decides where a key waits), so nothing
 //! here depends on the stage's key order for correctness, only for speed.
@@ -95,6 +94,33 @@ impl Arrivals {
             return self.side.pop().map(|Reverse(item)| item);
         }
         let item = *self.sorted.get(self.head)?;
+        self.advance();
+        Some(item)
+    }
+
+    /// Removes and returns the copy with the smallest key if it arrives before `until`: one
+    /// look at each part for what a delivery loop would otherwise peek at, then pop.
+    #[inline(always)]
+    pub fn pop_before(&mut self, until: i64) -> Option<InFlight> {
+        if !self.side.is_empty() && self.side_first() {
+            return match self.side.peek() {
+                Some(Reverse(top)) if top.arrival_ms < until => {
+                    self.side.pop().map(|Reverse(item)| item)
+                }
+                _ => None,
+            };
+        }
+        let item = *self.sorted.get(self.head)?;
+        if item.arrival_ms >= until {
+            return None;
+        }
+        self.advance();
+        Some(item)
+    }
+
+    /// Drops the run's front.
+    #[inline(always)]
+    fn advance(&mut self) {
         self.head += 1;
         if self.head == self.sorted.len() {
             self.sorted.clear();
@@ -103,7 +129,6 @@ impl Arrivals {
             self.sorted.drain(..self.head);
             self.head = 0;
         }
-        Some(item)
     }
 
     /// How many copies wait.
@@ -126,7 +151,8 @@ mod tests {
         }
     }
 
-    /// Pushes and pops against a binary heap: the same items come out in the same order.
+    /// Pushes and pops against a binary heap: the same items come out in the same order. A
+    /// pop with a nonzero value pops only what arrives before it.
     fn check(ops: &[(bool, i64)]) {
         let mut arrivals = Arrivals::default();
         let mut model = BinaryHeap::new();
@@ -135,9 +161,16 @@ mod tests {
                 let it = item(arrival, order as u64);
                 arrivals.push(it);
                 model.push(Reverse(it));
-            } else {
+            } else if arrival == 0 {
                 assert_eq!(arrivals.peek(), model.peek().map(|Reverse(m)| m));
                 assert_eq!(arrivals.pop(), model.pop().map(|Reverse(m)| m));
+            } else {
+                // A pop of what arrives before `arrival`.
+                let due = model
+                    .peek()
+                    .is_some_and(|Reverse(m)| m.arrival_ms < arrival);
+                let expected = due.then(|| model.pop()).flatten().map(|Reverse(m)| m);
+                assert_eq!(arrivals.pop_before(arrival), expected);
             }
             assert_eq!(arrivals.len(), model.len());
         }
@@ -176,6 +209,7 @@ mod tests {
                 .map(|&(kind, delay, back, pop)| {
                     clock += delay;
                     match (pop, kind) {
+                        (true, 0) => (false, clock),
                         (true, _) => (false, 0),
                         (false, 0) => (true, clock - back),
                         (false, _) => (true, clock + delay * kind as i64),

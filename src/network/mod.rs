@@ -650,13 +650,7 @@ impl<'c> Stage<'c> {
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
         let until = watermark_ms;
         self.released_to = self.released_to.max(until);
-        while let Some(next) = self.link.queue.peek() {
-            if next.arrival_ms >= until {
-                break;
-            }
-            let Some(flight) = self.link.queue.pop() else {
-                break;
-            };
+        while let Some(flight) = self.link.queue.pop_before(until) {
             self.deliver(flight, to)?;
         }
         Ok(())
