@@ -3,7 +3,7 @@
 //! encoding, and through each file format.
 
 use def::config::{ConfigSet, TimestampFormat};
-use def::engine::Engine;
+use def::engine::{Engine, MaybeMs};
 use def::format::{Csv, CsvColumns, EventFormat, Ocel, Xes};
 use def::model::Chain;
 use def::sink::{BlackholeSink, EventEncoder, NamedSink, SinkSet, UiSink};
@@ -106,7 +106,7 @@ fn allocations_stamped(format: &mut dyn EventFormat, network: bool) -> u64 {
         if network {
             *n += 1;
             event.event_id = std::num::NonZeroU64::new(*n);
-            event.arrival_ms = Some(event.timestamp_ms + 1234);
+            event.arrival_ms = MaybeMs::some(event.timestamp_ms + 1234);
         }
     }
     let chain = Chain::compile(&ConfigSet::example()).unwrap();

@@ -104,7 +104,7 @@ impl EventFormat for Csv {
         csv_field(event.node.group.as_str(), out);
         if self.emitted_at {
             out.push(b',');
-            if let Some(at) = event.emitted_at_ms {
+            if let Some(at) = event.emitted_at_ms.get() {
                 self.timestamps.write(at, out);
             }
         }
@@ -114,7 +114,7 @@ impl EventFormat for Csv {
                 out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
             }
             out.push(b',');
-            if let Some(at) = event.arrival_ms {
+            if let Some(at) = event.arrival_ms.get() {
                 self.timestamps.write(at, out);
             }
         }

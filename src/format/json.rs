@@ -37,7 +37,7 @@ impl EventEncoder {
         out.extend_from_slice(event.node.name.json().as_bytes());
         out.extend_from_slice(b",\"group\":");
         out.extend_from_slice(event.node.group.json().as_bytes());
-        if let Some(at) = event.emitted_at_ms {
+        if let Some(at) = event.emitted_at_ms.get() {
             out.extend_from_slice(b",\"emittedAt\":\"");
             self.timestamps.write(at, out);
             out.push(b'"');
@@ -46,7 +46,7 @@ impl EventEncoder {
             out.extend_from_slice(b",\"eventId\":");
             out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
         }
-        if let Some(at) = event.arrival_ms {
+        if let Some(at) = event.arrival_ms.get() {
             out.extend_from_slice(b",\"arrivalTime\":\"");
             self.timestamps.write(at, out);
             out.push(b'"');

@@ -216,7 +216,7 @@ impl EventFormat for Ocel {
         out.extend_from_slice(b",\"time\":\"");
         self.timestamps.write(event.timestamp_ms, out);
         out.extend_from_slice(b"\",\"attributes\":[");
-        if let Some(at) = event.emitted_at_ms {
+        if let Some(at) = event.emitted_at_ms.get() {
             out.extend_from_slice(b"{\"name\":\"emittedAt\",\"value\":\"");
             self.timestamps.write(at, out);
             out.extend_from_slice(b"\"}");
@@ -229,7 +229,7 @@ impl EventFormat for Ocel {
             out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
             out.push(b'}');
         }
-        if let Some(at) = event.arrival_ms {
+        if let Some(at) = event.arrival_ms.get() {
             if event.emitted_at_ms.is_some() || event.event_id.is_some() {
                 out.push(b',');
             }

@@ -70,7 +70,7 @@ impl EventWriter {
         xml_attr(event.node.name.as_str(), out);
         out.extend_from_slice(b"\"/><string key=\"org:group\" value=\"");
         xml_attr(event.node.group.as_str(), out);
-        if let Some(at) = event.emitted_at_ms {
+        if let Some(at) = event.emitted_at_ms.get() {
             out.extend_from_slice(b"\"/><date key=\"def:emittedAt\" value=\"");
             self.timestamps.write(at, out);
         }
@@ -78,7 +78,7 @@ impl EventWriter {
             out.extend_from_slice(b"\"/><int key=\"def:eventId\" value=\"");
             out.extend_from_slice(self.itoa.format(id.get()).as_bytes());
         }
-        if let Some(at) = event.arrival_ms {
+        if let Some(at) = event.arrival_ms.get() {
             out.extend_from_slice(b"\"/><date key=\"def:arrivalTime\" value=\"");
             self.timestamps.write(at, out);
         }

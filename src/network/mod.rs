@@ -32,7 +32,7 @@ pub mod truth;
 
 use crate::config::network::NetworkSpec;
 use crate::config::{ConfigSet, DurationSpec};
-use crate::engine::Event;
+use crate::engine::{Event, MaybeMs};
 use crate::model::{Chain, DurationSampler, Text};
 use crate::shard::Shard;
 use crate::sink::{SinkError, SinkSet};
@@ -706,7 +706,7 @@ impl<'c> Stage<'c> {
         let (key, slot) = (flight.key(), flight.slot);
         // Delivered from its slot, not moved out: the slot is free again once this returns.
         let event = self.link.slab.lend(slot);
-        event.arrival_ms = Some(key.arrival_ms);
+        event.arrival_ms = MaybeMs::some(key.arrival_ms);
         // Copies leave in key order (every key pushed is above every key delivered), so the
         // last copy of a finished case is known when the case finishes.
         let closing = &mut self.link.closing;
@@ -943,8 +943,12 @@ mod tests {
         type Error = Infallible;
         fn deliver(&mut self, e: &Event<'_>) -> Result<(), Infallible> {
             let id = id_of(e);
-            self.delivered
-                .push((e.arrival_ms.unwrap_or(i64::MIN), id, e.case, e.closes_case));
+            self.delivered.push((
+                e.arrival_ms.get().unwrap_or(i64::MIN),
+                id,
+                e.case,
+                e.closes_case,
+            ));
             Ok(())
         }
         fn case_closed(&mut self, case: u64) -> Result<(), Infallible> {

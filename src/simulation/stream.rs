@@ -22,7 +22,7 @@
 use super::observe::{report_with_counts, Observer, PacingStatus, Progress};
 use super::{Outcome, RunOptions, Stopped};
 use crate::config::{ClockSpec, LoadSpec, SimulationSpec, SimulationType};
-use crate::engine::Engine;
+use crate::engine::{Engine, MaybeMs};
 use crate::network::Stage;
 use crate::pacing::{Lateness, LatenessSummary, Load, Pacer, Share, Wait};
 use crate::sink::SinkSet;
@@ -128,7 +128,8 @@ pub(super) fn run<'c>(
                         event.timestamp_ms = wall_now_ms;
                     }
                     if spec.emitted_at {
-                        event.emitted_at_ms = Some(wall_start_ms + deadline.as_millis() as i64);
+                        event.emitted_at_ms =
+                            MaybeMs::some(wall_start_ms + deadline.as_millis() as i64);
                     }
                     match network.as_deref_mut() {
                         None => sinks.dispatch(&event),

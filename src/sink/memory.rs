@@ -74,9 +74,12 @@ impl Sink for MemorySink {
             caseid: EventEncoder::case_id(event.case),
             node: event.node.name.as_str().to_string(),
             group: event.node.group.as_str().to_string(),
-            emitted_at: event.emitted_at_ms.map(|ms| self.timestamps.format(ms)),
+            emitted_at: event
+                .emitted_at_ms
+                .get()
+                .map(|ms| self.timestamps.format(ms)),
             event_id: event.event_id.map(|id| id.get()),
-            arrival_time: event.arrival_ms.map(|ms| self.timestamps.format(ms)),
+            arrival_time: event.arrival_ms.get().map(|ms| self.timestamps.format(ms)),
         };
         self.handle
             .0

@@ -266,7 +266,7 @@ fn payload(timestamps: &mut TimestampWriter, event: &Event<'_>) -> Vec<u8> {
     out.extend_from_slice(node.as_bytes());
     out.extend_from_slice(b",\"group\":");
     out.extend_from_slice(group.as_bytes());
-    if let Some(at) = event.emitted_at_ms {
+    if let Some(at) = event.emitted_at_ms.get() {
         out.extend_from_slice(b",\"emittedAt\":\"");
         timestamps.write(at, &mut out);
         out.push(b'"');
@@ -275,7 +275,7 @@ fn payload(timestamps: &mut TimestampWriter, event: &Event<'_>) -> Vec<u8> {
         out.extend_from_slice(b",\"eventId\":");
         out.extend_from_slice(itoa::Buffer::new().format(id.get()).as_bytes());
     }
-    if let Some(at) = event.arrival_ms {
+    if let Some(at) = event.arrival_ms.get() {
         out.extend_from_slice(b",\"arrivalTime\":\"");
         timestamps.write(at, &mut out);
         out.push(b'"');
@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(value["group"], "factory");
         assert_eq!(value["timestamp"].as_str().unwrap().len(), 19);
 
-        event.emitted_at_ms = Some(1_700_000_000_123);
+        event.emitted_at_ms = crate::engine::MaybeMs::some(1_700_000_000_123);
         let value: serde_json::Value =
             serde_json::from_slice(&payload(&mut timestamps, &event)).unwrap();
         assert_eq!(value.as_object().unwrap().len(), 4);
