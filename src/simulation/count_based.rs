@@ -5,7 +5,9 @@
 //! flight arrives. There the engine and the network stage (with the sinks) run on two
 //! threads, handing events over in batches: the stage costs more per event than generating
 //! it, and on two cores the two overlap. The stage sees the same events in the same order
-//! either way, so the output is the same bytes.
+//! either way, so the output is the same bytes. Only the order of what the sinks receive
+//! counts here, not its moment, so the stage delivers every few events
+//! ([`Stage::carry_deferred`]) rather than after each.
 
 use super::observe::{report_with_counts, Progress};
 use super::{Outcome, RunOptions, Stopped};
@@ -71,7 +73,7 @@ fn pipelined<'c>(
                     for event in batch.events.drain(..) {
                         carried += 1;
                         stage_there
-                            .carry(event, sinks_there)
+                            .carry_deferred(event, sinks_there)
                             .map_err(|error| Stopped {
                                 events: carried,
                                 error,
@@ -137,7 +139,7 @@ fn pipelined<'c>(
         Some(stopped) => Err(stopped),
         None => {
             let outcome = run_with(engine, sinks, steps, options, |sinks, event| {
-                stage.carry(event, sinks)
+                stage.carry_deferred(event, sinks)
             })?;
             stage.finish(sinks).map_err(|error| Stopped {
                 events: outcome.events,
