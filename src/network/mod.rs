@@ -1063,14 +1063,24 @@ mod tests {
         }
     }
 
+    /// A one-node chain whose events take `duration` (minutes; a case goes on with
+    /// probability 0.8), behind `network`.
+    fn timed(duration: &str, network: &str) -> ConfigSet {
+        let mut set = ConfigSet::new();
+        set.add_str(
+            "timed.yaml",
+            &format!(
+                "kind: datasource\nname: \"<start>\"\nspec: {{name: \"<start>\", selection: uniform, eventData: [{{activity: \"\", transition: A, duration: 1}}]}}\n---\nkind: datasource\nname: A\nspec: {{name: A, group: g, selection: genericProbability, distribution: [0.8, 0.2], eventData: [{{activity: a, transition: A, duration: {duration}}}, {{activity: z, transition: \"<end>\", duration: 1}}]}}\n---\nkind: network\nname: n\nspec: {network}\n"
+            ),
+        );
+        assert!(!set.validate().has_errors(), "{}", set.validate().render());
+        set
+    }
+
     #[test]
     fn an_event_waiting_for_its_swap_partner_holds_back_no_other() {
         // Every eligible event waits for its case's next one (p = 1); events take a minute.
-        let mut set = ConfigSet::new();
-        set.add_str(
-            "minutes.yaml",
-            "kind: datasource\nname: \"<start>\"\nspec: {name: \"<start>\", selection: uniform, eventData: [{activity: \"\", transition: A, duration: 1}]}\n---\nkind: datasource\nname: A\nspec: {name: A, group: g, selection: genericProbability, distribution: [0.9, 0.1], eventData: [{activity: a, transition: A, duration: 1}, {activity: z, transition: \"<end>\", duration: 1}]}\n---\nkind: network\nname: n\nspec: {groups: [g], swapAdjacent: 1.0}\n",
-        );
+        let set = timed("1", "{groups: [g], swapAdjacent: 1.0}");
         let chain = Chain::compile(&set).unwrap();
         let plan = Plan::compile(&set, &chain, false).unwrap();
         let mut engine = Engine::new(&chain, 5, 0, 20);
@@ -1116,12 +1126,11 @@ mod tests {
 
     #[test]
     fn deferred_delivery_tells_the_receiver_the_same_things_in_the_same_order() {
-        // Minute-long events, so that deliveries happen during the run; heavy losses, so that
-        // many cases close with nothing of them on the way.
-        let mut set = ConfigSet::new();
-        set.add_str(
-            "minutes.yaml",
-            "kind: datasource\nname: \"<start>\"\nspec: {name: \"<start>\", selection: uniform, eventData: [{activity: \"\", transition: A, duration: 1}]}\n---\nkind: datasource\nname: A\nspec: {name: A, group: g, selection: genericProbability, distribution: [0.8, 0.2], eventData: [{activity: a, transition: A, duration: {type: exponential, mean: 2}}, {activity: z, transition: \"<end>\", duration: 1}]}\n---\nkind: network\nname: n\nspec: {groups: [g], delay: {type: exponential, mean: 90}, drop: 0.3, duplicate: 0.2, swapAdjacent: 0.2, truncate: 0.3}\n",
+        // Events that take minutes, so that deliveries happen during the run; heavy losses, so
+        // that many cases close with nothing of them on the way.
+        let set = timed(
+            "{type: exponential, mean: 2}",
+            "{groups: [g], delay: {type: exponential, mean: 90}, drop: 0.3, duplicate: 0.2, swapAdjacent: 0.2, truncate: 0.3}",
         );
         let chain = Chain::compile(&set).unwrap();
         let plan = Plan::compile(&set, &chain, false).unwrap();
