@@ -81,6 +81,7 @@ impl MaybeMs {
         self.0.map(|NonMinI64(v)| v.get() ^ i64::MIN)
     }
 
+    /// Whether there is a time.
     pub fn is_some(self) -> bool {
         self.0.is_some()
     }

@@ -90,37 +90,29 @@ impl Arrivals {
     /// Removes and returns the copy with the smallest key.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<InFlight> {
-        if self.side_first() {
-            return self.side.pop().map(|Reverse(item)| item);
-        }
-        let item = *self.sorted.get(self.head)?;
-        self.advance();
-        Some(item)
+        self.pop_if(|_| true)
     }
 
     /// Removes and returns the copy with the smallest key if it arrives before `until`: one
     /// look at each part for what a delivery loop would otherwise peek at, then pop.
     #[inline(always)]
     pub fn pop_before(&mut self, until: i64) -> Option<InFlight> {
+        self.pop_if(|item| item.arrival_ms < until)
+    }
+
+    /// Removes and returns the copy with the smallest key if `due` says so.
+    #[inline(always)]
+    fn pop_if(&mut self, due: impl Fn(&InFlight) -> bool) -> Option<InFlight> {
         if !self.side.is_empty() && self.side_first() {
             return match self.side.peek() {
-                Some(Reverse(top)) if top.arrival_ms < until => {
-                    self.side.pop().map(|Reverse(item)| item)
-                }
+                Some(Reverse(top)) if due(top) => self.side.pop().map(|Reverse(item)| item),
                 _ => None,
             };
         }
         let item = *self.sorted.get(self.head)?;
-        if item.arrival_ms >= until {
+        if !due(&item) {
             return None;
         }
-        self.advance();
-        Some(item)
-    }
-
-    /// Drops the run's front.
-    #[inline(always)]
-    fn advance(&mut self) {
         self.head += 1;
         if self.head == self.sorted.len() {
             self.sorted.clear();
@@ -129,6 +121,7 @@ impl Arrivals {
             self.sorted.drain(..self.head);
             self.head = 0;
         }
+        Some(item)
     }
 
     /// How many copies wait.

@@ -691,9 +691,8 @@ impl<'c> Stage<'c> {
     /// The receiver failed.
     #[inline(always)]
     pub fn release<R: Receiver>(&mut self, watermark_ms: i64, to: &mut R) -> Result<(), R::Error> {
-        let until = watermark_ms;
-        self.released_to = self.released_to.max(until);
-        while let Some(flight) = self.link.queue.pop_before(until) {
+        self.released_to = self.released_to.max(watermark_ms);
+        while let Some(flight) = self.link.queue.pop_before(watermark_ms) {
             self.deliver(flight, to)?;
         }
         Ok(())
